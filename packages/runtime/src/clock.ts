@@ -12,6 +12,11 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; unknown or already-fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Monotonic milliseconds (any origin), for measuring intervals such as restart-intensity
+   * windows, which must not stretch or shrink when the wall clock jumps. Defaults to `now()`.
+   */
+  monotonic?(): number;
 }
 
 /** Opaque timer handle returned by `Clock.setTimeout`. */
@@ -20,6 +25,7 @@ export type TimerHandle = unknown;
 /** The real clock: `Date.now()` and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -54,6 +60,10 @@ export class ManualClock implements Clock {
 
   now(): number {
     return this.wall;
+  }
+
+  monotonic(): number {
+    return this.elapsed;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

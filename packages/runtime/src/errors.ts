@@ -34,7 +34,10 @@ export class InvalidSupervisorOptionsError extends VigilError {
     readonly field: string,
     detail: string,
   ) {
-    super('INVALID_SUPERVISOR_OPTIONS', `invalid options for supervisor '${supervisor}': '${field}' ${detail}`);
+    super(
+      'INVALID_SUPERVISOR_OPTIONS',
+      `invalid options for supervisor '${supervisor}': '${field}' ${detail}`,
+    );
   }
 }
 
@@ -52,11 +55,9 @@ export class StartError extends VigilError {
     readonly child: string,
     cause: unknown,
   ) {
-    super(
-      'START_FAILED',
-      `supervisor '${supervisor}' could not start child '${child}': ${describe(cause)}`,
-      { cause },
-    );
+    super('START_FAILED', `supervisor '${supervisor}' could not start child '${child}': ${describe(cause)}`, {
+      cause,
+    });
   }
 }
 
@@ -140,7 +141,7 @@ export function coerceError(value: unknown): Error {
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   try {
-    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   } catch {
     return String(value);
   }

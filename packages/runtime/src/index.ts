@@ -1,5 +1,51 @@
-export { ManualClock, settle, systemClock } from './clock.js';
+export { SHUTDOWN_EVENT } from './actor.js';
+export { reply, replyError } from './call.js';
 export type { Clock, TimerHandle } from './clock.js';
-export * from './errors.js';
-export { Exit, isAbnormal } from './exit.js';
+export { ManualClock, settle, systemClock } from './clock.js';
+export { castTo, exit, nameOf, runtimeOf } from './context.js';
+export {
+  ActorDownError,
+  CalleeExitedError,
+  CallTimeoutError,
+  coerceError,
+  DuplicateNameError,
+  InvalidChildSpecError,
+  InvalidMessageError,
+  InvalidSupervisorOptionsError,
+  NotASupervisorError,
+  RuntimeStoppedError,
+  StartError,
+  UnknownActorError,
+  UnknownChildError,
+  VigilError,
+} from './errors.js';
+export type { VigilEventName, VigilEvents, VigilListener } from './events.js';
+export { EventBus } from './events.js';
 export type { ExitReason } from './exit.js';
+export { Exit, isAbnormal } from './exit.js';
+export type {
+  CallOptions,
+  Down,
+  DownMessage,
+  Message,
+  RuntimeOptions,
+  RuntimeState,
+  TreeNode,
+} from './runtime.js';
+export { createRuntime, Runtime } from './runtime.js';
+export type {
+  Backoff,
+  ChildSpec,
+  RestartType,
+  Shutdown,
+  StartContext,
+  Strategy,
+  SupervisorOptions,
+  SupervisorSpec,
+  WorkerOptions,
+  WorkerSpec,
+} from './spec.js';
+export { supervisor, validateChildSpec, worker } from './spec.js';
+export type { ChildInfo } from './supervisor.js';
+export { INTENSITY_EXIT } from './supervisor.js';
+export { formatTree } from './tree.js';

@@ -1,0 +1,234 @@
+/**
+ * One incarnation of a worker: an XState actor plus the Vigil mailbox in front of it.
+ *
+ * XState's `send` is synchronous; the mailbox is what makes Vigil's sending asynchronous and
+ * keeps the receiver off the sender's stack. Crashes are read from XState's observer `error`
+ * callback, which every actor gets: without it XState rethrows from a `setTimeout`, which in
+ * Node is an uncaught exception that takes the process down.
+ */
+import { type AnyActorRef, createActor, type EventObject } from 'xstate';
+import { pendingCallOf } from './call.js';
+import { CalleeExitedError, coerceError, StartError } from './errors.js';
+import { Exit, type ExitReason, isAbnormal } from './exit.js';
+import { Mailbox } from './mailbox.js';
+import { ExitListeners, type Process } from './process.js';
+import type { Runtime } from './runtime.js';
+import type { Runnable } from './scheduler.js';
+import type { Shutdown, WorkerSpec } from './spec.js';
+
+const processOfRef = new WeakMap<AnyActorRef, ActorProcess>();
+
+/** The message sent to a `trapExit` actor when its supervisor asks it to stop. */
+export const SHUTDOWN_EVENT = 'vigil.shutdown';
+
+export class ActorProcess implements Process, Runnable {
+  readonly kind = 'worker' as const;
+  scheduled = false;
+  alive = false;
+  exitReason: ExitReason | undefined;
+  readonly ref: AnyActorRef;
+  private readonly mailbox = new Mailbox<EventObject>();
+  private readonly exitListeners = new ExitListeners();
+  /** Calls this incarnation owes a reply to; rejected if it exits first. */
+  private readonly owed = new Set<object>();
+  /** Set while we stop the XState actor ourselves, so its `complete` is not read as `normal`. */
+  private stoppingRef = false;
+  private shuttingDown = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly spec: WorkerSpec,
+    readonly incarnation: number,
+  ) {
+    const input =
+      typeof spec.input === 'function'
+        ? (spec.input as (ctx: unknown) => unknown)({ runtime, name: spec.id, incarnation })
+        : spec.input;
+    this.ref = createActor(spec.logic, { input, clock: runtime.clock, id: spec.id });
+    processOfRef.set(this.ref, this);
+  }
+
+  get name(): string {
+    return this.spec.id;
+  }
+
+  /**
+   * Starts the XState actor. A machine that fails while starting (a throw in an entry action)
+   * makes this throw, so the supervisor can report a start failure naming the child.
+   */
+  start(): void {
+    this.ref.subscribe({
+      error: (err) => this.exit(Exit.error(coerceError(err))),
+      complete: () => {
+        if (!this.stoppingRef) this.exit(this.shuttingDown ? Exit.shutdown : Exit.normal);
+      },
+    });
+    this.alive = true;
+    this.runtime.registry.bind(this);
+    this.ref.start();
+    if (this.exitReason?.kind === 'error') {
+      throw this.exitReason.error;
+    }
+    this.runtime.events.emit('actor.started', {
+      name: this.name,
+      incarnation: this.incarnation,
+      at: this.runtime.clock.now(),
+    });
+  }
+
+  /** Resolves once `spec.readyWhen` holds; rejects if the actor exits or the start times out. */
+  whenReady(): Promise<void> {
+    const readyWhen = this.spec.readyWhen;
+    if (!readyWhen || !this.alive) return Promise.resolve();
+    if (readyWhen(this.ref.getSnapshot())) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const clock = this.runtime.clock;
+      const sub = this.ref.subscribe({
+        next: (snapshot) => {
+          let ok = false;
+          try {
+            ok = readyWhen(snapshot);
+          } catch (err) {
+            finish(err);
+            return;
+          }
+          if (ok) finish(undefined);
+        },
+        error: () => {},
+      });
+      const cancelExit = this.onExit((reason) =>
+        finish(reason.kind === 'error' ? reason.error : new Error(`exited while starting (${reason.kind})`)),
+      );
+      const timer = clock.setTimeout(
+        () => finish(new Error(`not ready within ${this.spec.startTimeoutMs} ms`)),
+        this.spec.startTimeoutMs,
+      );
+      const finish = (err: unknown) => {
+        sub.unsubscribe();
+        cancelExit();
+        clock.clearTimeout(timer);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+    });
+  }
+
+  /** Queues a message and makes sure a drain turn will deliver it. */
+  enqueue(message: EventObject): void {
+    this.mailbox.push(message);
+    this.runtime.scheduler.schedule(this);
+  }
+
+  /** Delivers up to `budget` messages to the machine, one at a time, in arrival order. */
+  drain(budget: number): boolean {
+    for (let i = 0; i < budget; i++) {
+      if (!this.alive) return false;
+      const message = this.mailbox.shift();
+      if (message === undefined) return false;
+      this.ref.send(message);
+    }
+    return this.alive && this.mailbox.size > 0;
+  }
+
+  /** Records that this incarnation owes a reply for `event` (a call's key). */
+  owe(event: object): void {
+    this.owed.add(event);
+  }
+
+  /** The call keyed by `event` was settled (replied, timed out). */
+  forget(event: object): void {
+    this.owed.delete(event);
+  }
+
+  onExit(listener: (reason: ExitReason) => void): () => void {
+    if (!this.alive && this.exitReason) {
+      const reason = this.exitReason;
+      queueMicrotask(() => listener(reason));
+      return () => {};
+    }
+    return this.exitListeners.add(listener);
+  }
+
+  shutdown(mode: Shutdown): Promise<ExitReason> {
+    if (!this.alive) return Promise.resolve(this.exitReason ?? Exit.noproc);
+    if (mode === 'brutal_kill') {
+      this.kill(Exit.killed);
+      return Promise.resolve(Exit.killed);
+    }
+    if (!this.spec.trapExit) {
+      this.kill(Exit.shutdown);
+      return Promise.resolve(Exit.shutdown);
+    }
+    return new Promise((resolve) => {
+      const clock = this.runtime.clock;
+      const timer = mode === 'infinity' ? undefined : clock.setTimeout(() => this.kill(Exit.killed), mode);
+      this.onExit((reason) => {
+        if (timer !== undefined) clock.clearTimeout(timer);
+        resolve(reason);
+      });
+      this.shuttingDown = true;
+      // Through the mailbox, behind what is already queued: a trapping actor finishes the
+      // work it accepted before it sees the request to stop.
+      this.enqueue({ type: SHUTDOWN_EVENT });
+    });
+  }
+
+  kill(reason: ExitReason): void {
+    this.exit(reason);
+  }
+
+  /**
+   * The single exit path. Order matters: mark dead first (so nothing re-enters), stop the
+   * XState actor, fail what the caller side still waits for, then tell the registry, the
+   * bus and the listeners (supervisor, monitors).
+   */
+  private exit(reason: ExitReason): void {
+    if (!this.alive) {
+      // Start failure: XState reported the error before start() finished.
+      this.exitReason ??= reason;
+      return;
+    }
+    this.alive = false;
+    this.exitReason = reason;
+    const status = this.ref.getSnapshot().status;
+    if (status === 'active') {
+      this.stoppingRef = true;
+      try {
+        this.ref.stop();
+      } catch {
+        // stop() of a root actor does not throw; this guards a future XState change.
+      }
+    }
+    const runtime = this.runtime;
+    const failure = new CalleeExitedError(this.name, reason);
+    const owed = [...this.owed];
+    this.owed.clear();
+    for (const event of owed) pendingCallOf(event)?.settle(failure);
+    const dropped = this.mailbox.drainAll();
+    for (const message of dropped) runtime.deadLetter(this.name, message, 'down');
+    runtime.registry.unbind(this);
+    runtime.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
+      name: this.name,
+      incarnation: this.incarnation,
+      reason,
+      at: runtime.clock.now(),
+    });
+    this.exitListeners.fire(reason, (err) => runtime.reportListenerError('exit', err));
+  }
+}
+
+/** @internal The Vigil process running `ref` (walking up from invoked children). */
+export function processOf(ref: AnyActorRef | undefined): ActorProcess | undefined {
+  let current: AnyActorRef | undefined = ref;
+  while (current) {
+    const found = processOfRef.get(current);
+    if (found) return found;
+    current = (current as { _parent?: AnyActorRef })._parent;
+  }
+  return undefined;
+}
+
+/** Wraps a start-time failure with the names of the supervisor and child. */
+export function startError(supervisor: string, child: string, err: unknown): StartError {
+  return err instanceof StartError ? err : new StartError(supervisor, child, coerceError(err));
+}

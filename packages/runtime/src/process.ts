@@ -1,0 +1,47 @@
+/**
+ * What supervisors, monitors and the registry see of a running thing: a worker actor or a
+ * supervisor. Both are "processes" in the OTP sense: they have a name, an incarnation, and an
+ * exit reason once they are gone.
+ */
+import type { ExitReason } from './exit.js';
+import type { Shutdown } from './spec.js';
+
+export interface Process {
+  readonly name: string;
+  readonly kind: 'worker' | 'supervisor';
+  readonly incarnation: number;
+  /** True from a successful start until exit. */
+  readonly alive: boolean;
+  /** Set once the process has exited. */
+  readonly exitReason: ExitReason | undefined;
+  /** Calls `listener` once with the exit reason; returns a function that cancels it. */
+  onExit(listener: (reason: ExitReason) => void): () => void;
+  /** Stops the process as its shutdown spec says; resolves with the reason it exited with. */
+  shutdown(mode: Shutdown): Promise<ExitReason>;
+  /** Stops the process now, without waiting for it, with `reason`. */
+  kill(reason: ExitReason): void;
+}
+
+/** Keeps exit listeners and calls each exactly once; a throwing listener is contained. */
+export class ExitListeners {
+  private listeners: ((reason: ExitReason) => void)[] = [];
+
+  add(listener: (reason: ExitReason) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  fire(reason: ExitReason, onError: (err: unknown) => void): void {
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) {
+      try {
+        listener(reason);
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+}

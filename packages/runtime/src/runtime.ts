@@ -1,0 +1,436 @@
+/**
+ * The runtime: one supervision tree, one registry of names, one drain loop, one event bus.
+ * Senders address actors by name; `send` never throws at the sender for anything the
+ * receiver does, and `call` turns every failure into a typed rejection.
+ */
+import type { EventObject, Snapshot } from 'xstate';
+import { ActorProcess } from './actor.js';
+import { openCall } from './call.js';
+import { type Clock, systemClock } from './clock.js';
+import {
+  ActorDownError,
+  coerceError,
+  InvalidMessageError,
+  NotASupervisorError,
+  RuntimeStoppedError,
+  UnknownActorError,
+} from './errors.js';
+import { EventBus } from './events.js';
+import { Exit, type ExitReason } from './exit.js';
+import type { Process } from './process.js';
+import { Registry } from './registry.js';
+import { Scheduler } from './scheduler.js';
+import { type ChildSpec, isValidName, type SupervisorOptions, supervisor } from './spec.js';
+import { type ChildInfo, namesOf, Supervisor } from './supervisor.js';
+
+/** Options of `createRuntime`. */
+export interface RuntimeOptions {
+  /** Time source for timers, timeouts and events; inject a `ManualClock` in tests. */
+  clock?: Clock;
+  /** Messages an actor may handle per drain turn before others get theirs (default 64). */
+  budget?: number;
+  /** Default IANA time zone for packages that read wall-clock times (default 'UTC'). */
+  zone?: string;
+  /** Default `call` timeout in ms (default 5000). */
+  callTimeoutMs?: number;
+  /** Name of the root supervisor (default 'root'). */
+  rootName?: string;
+}
+
+/** Options of `call`. */
+export interface CallOptions {
+  /** Reject with `CallTimeoutError` after this many ms (default: the runtime's `callTimeoutMs`). */
+  timeoutMs?: number;
+}
+
+/** A message: a plain object with a string `type`, as XState events are. */
+export type Message = EventObject & Record<string, unknown>;
+
+/** What a monitor hears when the monitored incarnation exits. */
+export interface Down {
+  name: string;
+  incarnation: number;
+  reason: ExitReason;
+}
+
+/** The message a watcher actor receives when a monitored actor goes down. */
+export interface DownMessage extends Down {
+  type: 'vigil.down';
+}
+
+/** A node of the supervision tree, for inspection and printing. */
+export interface TreeNode {
+  name: string;
+  kind: 'worker' | 'supervisor';
+  status: 'running' | 'restarting' | 'stopped';
+  incarnation: number;
+  restart?: string;
+  strategy?: string;
+  children?: TreeNode[];
+}
+
+/** Lifecycle of a runtime. */
+export type RuntimeState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * A Vigil runtime. Create it with `createRuntime`, start it with the root's children.
+ *
+ * @example
+ * const runtime = createRuntime();
+ * await runtime.start([worker('Counter', counterMachine)]);
+ * runtime.send('Counter', { type: 'INC' });
+ * const n = await runtime.call<number>('Counter', { type: 'GET' });
+ * await runtime.stop();
+ */
+export class Runtime {
+  /** The telemetry bus: actor, supervisor, dead-letter and (from other packages) alarm events. */
+  readonly events = new EventBus();
+  /** The clock everything in this runtime reads. */
+  readonly clock: Clock;
+  /** Default IANA zone. */
+  readonly zone: string;
+  /** Resolves with the root's exit reason once the runtime has stopped. */
+  readonly stopped: Promise<ExitReason>;
+  /** @internal */
+  readonly registry = new Registry();
+  /** @internal */
+  readonly scheduler: Scheduler;
+  private readonly callTimeoutMs: number;
+  private readonly rootName: string;
+  private root: Supervisor | undefined;
+  private stateValue: RuntimeState = 'idle';
+  private stopPromise: Promise<void> | undefined;
+  private resolveStopped!: (reason: ExitReason) => void;
+  private deadLetterCount = 0;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.zone = options.zone ?? 'UTC';
+    this.scheduler = new Scheduler(options.budget ?? 64);
+    this.callTimeoutMs = options.callTimeoutMs ?? 5000;
+    this.rootName = options.rootName ?? 'root';
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+  }
+
+  /** Where the runtime is in its life. */
+  get state(): RuntimeState {
+    return this.stateValue;
+  }
+
+  /** Messages dropped so far because their receiver was not there. */
+  get deadLetters(): number {
+    return this.deadLetterCount;
+  }
+
+  /**
+   * Starts the root supervisor with `children`, in order. Rejects with a `StartError` naming
+   * the child that failed (the ones started before it are stopped again, in reverse order).
+   */
+  async start(children: ChildSpec[], options: SupervisorOptions = {}): Promise<void> {
+    if (this.stateValue !== 'idle') throw new RuntimeStoppedError('start twice');
+    const spec = supervisor(this.rootName, children, options);
+    this.declare(spec);
+    const root = new Supervisor(this, spec, 1);
+    this.stateValue = 'starting';
+    try {
+      await root.start();
+    } catch (err) {
+      this.undeclare(spec);
+      this.stateValue = 'stopped';
+      this.resolveStopped(Exit.error(coerceError(err)));
+      throw err;
+    }
+    this.root = root;
+    this.stateValue = 'running';
+    root.onExit((reason) => {
+      if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
+      // The root gave up (restart intensity exceeded): nothing is supervised any more.
+      this.events.emit('runtime.fatal', { reason, at: this.clock.now() });
+      void this.finishStop(reason);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Messaging.
+
+  /**
+   * Queues `message` for the actor registered as `name` and returns at once. The receiver runs
+   * later, never on the sender's stack. If the name is unknown or down the message becomes a
+   * dead letter (counted, and emitted as `deadLetter`); nothing is thrown at the sender. Only a
+   * message that is not a `{ type: string }` object is refused, with `InvalidMessageError`.
+   */
+  send(name: string, message: EventObject): void {
+    assertMessage(message);
+    const target = this.liveWorker(name);
+    if (target) target.enqueue(message);
+    else this.deadLetter(name, message, this.whyNot(name));
+  }
+
+  /** Same as `send` (OTP's name for it). */
+  cast(name: string, message: EventObject): void {
+    this.send(name, message);
+  }
+
+  /**
+   * Sends `message` and waits for the callee's `reply(event, value)`. Rejects with
+   * `UnknownActorError`, `ActorDownError`, `CallTimeoutError`, `CalleeExitedError`, whatever the
+   * callee passed to `replyError`, or `InvalidMessageError`. Never throws synchronously.
+   */
+  call<T = unknown>(name: string, message: EventObject, options: CallOptions = {}): Promise<T> {
+    try {
+      assertMessage(message);
+      if (this.stateValue !== 'running') throw new RuntimeStoppedError(`call '${String(name)}'`);
+      const target = this.liveWorker(name);
+      if (!target) {
+        throw this.registry.isDeclared(name) ? new ActorDownError(name) : new UnknownActorError(String(name));
+      }
+      const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+      if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+        throw new InvalidMessageError(`timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
+      }
+      // A fresh object per call: it is the correlation key, even if the caller reuses `message`.
+      const event = { ...message };
+      const { promise } = openCall(event, name, message.type, timeoutMs, this.clock, () =>
+        target.forget(event),
+      );
+      target.owe(event);
+      target.enqueue(event);
+      return promise as Promise<T>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Watches the incarnation now registered as `name`. When it exits, `watcher` is called with
+   * a `Down` (or, if `watcher` is a name, that actor receives a `vigil.down` message). If
+   * nothing runs under `name` now, the down notice comes at once with reason `noproc`.
+   * Returns a function that cancels the monitor.
+   */
+  monitor(name: string, watcher: ((down: Down) => void) | string): () => void {
+    const notify = (down: Down) => {
+      try {
+        if (typeof watcher === 'string') this.send(watcher, { type: 'vigil.down', ...down });
+        else watcher(down);
+      } catch (err) {
+        this.reportListenerError('monitor', err);
+      }
+    };
+    const process = this.registry.lookup(name);
+    if (!process?.alive) {
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) notify({ name, incarnation: 0, reason: Exit.noproc });
+      });
+      return () => {
+        cancelled = true;
+      };
+    }
+    return process.onExit((reason) => notify({ name, incarnation: process.incarnation, reason }));
+  }
+
+  /** Stops the incarnation registered as `name` with `reason` (OTP's `exit/2`); its supervisor reacts. */
+  exit(name: string, reason: ExitReason = Exit.killed): void {
+    this.registry.lookup(name)?.kill(reason);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Inspection.
+
+  /** `running` (an incarnation is up), `down` (declared, not running) or `undeclared`. */
+  status(name: string): 'running' | 'down' | 'undeclared' {
+    if (this.registry.lookup(name)?.alive) return 'running';
+    return this.registry.isDeclared(name) ? 'down' : 'undeclared';
+  }
+
+  /** True while a child spec for `name` exists in the tree. */
+  isDeclared(name: string): boolean {
+    return this.registry.isDeclared(name);
+  }
+
+  /** The XState snapshot of the worker running as `name`, if any. */
+  snapshot(name: string): Snapshot<unknown> | undefined {
+    return this.liveWorker(name)?.ref.getSnapshot();
+  }
+
+  /** The supervision tree as data (for dashboards, the CLI and the demo). */
+  tree(): TreeNode | undefined {
+    return this.root ? this.nodeOf(this.root) : undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Dynamic supervision.
+
+  /** Starts `spec` under supervisor `supervisorName` (default: the root). */
+  startChild(spec: ChildSpec, supervisorName: string = this.rootName): Promise<void> {
+    return this.withSupervisor(supervisorName, (s) => s.startChild(spec));
+  }
+
+  /** Stops child `id` of `supervisorName`, keeping its spec. */
+  terminateChild(id: string, supervisorName: string = this.rootName): Promise<void> {
+    return this.withSupervisor(supervisorName, (s) => s.terminateChild(id));
+  }
+
+  /** Starts again a stopped child of `supervisorName`. */
+  restartChild(id: string, supervisorName: string = this.rootName): Promise<void> {
+    return this.withSupervisor(supervisorName, (s) => s.restartChild(id));
+  }
+
+  /** Stops and removes child `id` of `supervisorName`. */
+  deleteChild(id: string, supervisorName: string = this.rootName): Promise<void> {
+    return this.withSupervisor(supervisorName, (s) => s.deleteChild(id));
+  }
+
+  /** The children of `supervisorName` in start order. */
+  whichChildren(supervisorName: string = this.rootName): ChildInfo[] {
+    const process = this.registry.lookup(supervisorName);
+    if (!(process instanceof Supervisor)) {
+      if (this.registry.kindOf(supervisorName) === 'supervisor') throw new ActorDownError(supervisorName);
+      throw new NotASupervisorError(supervisorName);
+    }
+    return process.whichChildren();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Stop.
+
+  /**
+   * Stops every actor, in reverse start order, each within its shutdown budget. Idempotent:
+   * every call returns the same promise.
+   */
+  stop(): Promise<void> {
+    if (this.stopPromise) return this.stopPromise;
+    if (this.stateValue === 'idle') {
+      this.stateValue = 'stopped';
+      this.resolveStopped(Exit.shutdown);
+      this.stopPromise = Promise.resolve();
+      return this.stopPromise;
+    }
+    this.stopPromise = this.finishStop(Exit.shutdown);
+    return this.stopPromise;
+  }
+
+  private async finishStop(reason: ExitReason): Promise<void> {
+    if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return this.stopPromise;
+    this.stateValue = 'stopping';
+    const root = this.root;
+    if (root?.alive) await root.shutdown('infinity');
+    this.stateValue = 'stopped';
+    this.events.emit('runtime.stopped', { reason, at: this.clock.now() });
+    this.resolveStopped(reason);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Internals shared with actors and supervisors.
+
+  /** @internal */
+  declare(spec: ChildSpec): void {
+    this.registry.declareAll(namesOf(spec));
+  }
+
+  /** @internal Declares `spec`'s own name if it is not declared (a supervisor restarting). */
+  ensureDeclared(spec: ChildSpec): void {
+    if (!this.registry.isDeclared(spec.id)) this.registry.declareAll([{ name: spec.id, kind: spec.type }]);
+  }
+
+  /** @internal */
+  undeclare(spec: ChildSpec): void {
+    this.registry.undeclareAll(namesOf(spec).map((n) => n.name));
+  }
+
+  /** @internal */
+  deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void {
+    this.deadLetterCount++;
+    if (this.events.has('deadLetter')) {
+      this.events.emit('deadLetter', {
+        to: String(to),
+        messageType: message.type,
+        reason,
+        at: this.clock.now(),
+      });
+    }
+  }
+
+  /** @internal */
+  reportListenerError(event: string, err: unknown): void {
+    this.events.emit('listener.error', { event, error: coerceError(err) });
+  }
+
+  private liveWorker(name: string): ActorProcess | undefined {
+    const process = this.registry.lookup(name);
+    return process instanceof ActorProcess && process.alive ? process : undefined;
+  }
+
+  private whyNot(name: string): 'undeclared' | 'down' | 'stopped' {
+    if (this.stateValue === 'stopped' || this.stateValue === 'stopping') return 'stopped';
+    return this.registry.isDeclared(name) ? 'down' : 'undeclared';
+  }
+
+  private async withSupervisor(name: string, op: (s: Supervisor) => Promise<void>): Promise<void> {
+    if (this.stateValue !== 'running') throw new RuntimeStoppedError('change the supervision tree');
+    const process = this.registry.lookup(name);
+    if (process instanceof Supervisor && process.alive) return op(process);
+    if (this.registry.kindOf(name) === 'supervisor') throw new ActorDownError(name);
+    if (!isValidName(name) || !this.registry.isDeclared(name)) throw new UnknownActorError(String(name));
+    throw new NotASupervisorError(name);
+  }
+
+  private nodeOf(process: Process | undefined, info?: ChildInfo): TreeNode {
+    if (process instanceof Supervisor) {
+      return {
+        name: process.name,
+        kind: 'supervisor',
+        status: process.alive ? 'running' : 'stopped',
+        incarnation: process.incarnation,
+        restart: info?.restart,
+        strategy: process.spec.strategy,
+        children: process.whichChildren().map((c) => this.childNode(process, c)),
+      };
+    }
+    return {
+      name: info?.id ?? process?.name ?? '?',
+      kind: 'worker',
+      status: info?.status ?? (process?.alive ? 'running' : 'stopped'),
+      incarnation: info?.incarnation ?? process?.incarnation ?? 0,
+      restart: info?.restart,
+    };
+  }
+
+  private childNode(parent: Supervisor, info: ChildInfo): TreeNode {
+    const process = parent.childProcess(info.id);
+    if (info.type === 'supervisor' && process)
+      return { ...this.nodeOf(process, info), restart: info.restart };
+    return {
+      name: info.id,
+      kind: info.type,
+      status: info.status,
+      incarnation: info.incarnation,
+      restart: info.restart,
+    };
+  }
+}
+
+/** Creates a runtime. Nothing runs until `start`. */
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new Runtime(options);
+}
+
+function assertMessage(message: unknown): asserts message is EventObject {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw new InvalidMessageError(`expected an object with a string 'type', got ${describeType(message)}`);
+  }
+  const type = (message as { type?: unknown }).type;
+  if (typeof type !== 'string' || type.length === 0) {
+    throw new InvalidMessageError(`'type' must be a non-empty string, got ${describeType(type)}`);
+  }
+  if (type.startsWith('xstate.'))
+    throw new InvalidMessageError(`'${type}': the xstate.* namespace is XState's own`);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
