@@ -194,12 +194,12 @@ function validateBackoff(value: unknown, fail: (field: string, detail: string) =
     fail('backoff.factor', 'must be >= 1');
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
 /** Names are printable strings of 1 to 200 characters (no control characters). */
 export function isValidName(name: unknown): name is string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  return (
-    typeof name === 'string' && name.length > 0 && name.length <= 200 && !/[\u0000-\u001f\u007f]/.test(name)
-  );
+  return typeof name === 'string' && name.length > 0 && name.length <= 200 && !CONTROL_CHARS.test(name);
 }
 
 function isNonNegative(value: unknown): value is number {
