@@ -1,0 +1,147 @@
+/**
+ * Every error the alarm package raises. Each is a `VigilError` with a stable `code`; messages are
+ * built from structured fields and quote the offending input, truncated so a 10 MB string cannot
+ * end up in a log line.
+ */
+import { VigilError } from '@vigil/runtime';
+
+const QUOTE_LIMIT = 80;
+
+/** Printable, bounded form of any input, for error messages. @internal */
+export function quote(input: unknown): string {
+  let text: string;
+  if (typeof input === 'string')
+    text = JSON.stringify(input.length > QUOTE_LIMIT * 2 ? input.slice(0, QUOTE_LIMIT * 2) : input);
+  else if (typeof input === 'bigint') text = `${input}n`;
+  else if (typeof input === 'symbol' || typeof input === 'function' || input === undefined)
+    text = String(input);
+  else if (input instanceof Date) text = Number.isNaN(input.getTime()) ? 'Invalid Date' : input.toISOString();
+  else {
+    try {
+      text = JSON.stringify(input) ?? String(input);
+    } catch {
+      text = Object.prototype.toString.call(input);
+    }
+  }
+  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT - 1)}…` : text;
+}
+
+// --- Time -------------------------------------------------------------------------------------
+
+/** A `when` that names no instant: unparseable text, leftover words, NaN, wrong type. */
+export class InvalidTimeError extends VigilError {
+  constructor(
+    readonly input: unknown,
+    readonly reason: string,
+  ) {
+    super('INVALID_TIME', `invalid time ${quote(input)}: ${reason}`);
+  }
+}
+
+/** A `when` that resolves to an instant not after the reference instant. */
+export class PastTimeError extends VigilError {
+  constructor(
+    readonly input: unknown,
+    readonly at: number,
+    readonly now: number,
+  ) {
+    super(
+      'TIME_IN_PAST',
+      `time ${quote(input)} resolves to ${new Date(at).toISOString()}, which is not after ${new Date(now).toISOString()}`,
+    );
+  }
+}
+
+/** A time zone that is not a valid IANA zone name. */
+export class InvalidZoneError extends VigilError {
+  constructor(readonly zone: unknown) {
+    super('INVALID_ZONE', `invalid time zone ${quote(zone)}: expected an IANA name such as 'Europe/Paris'`);
+  }
+}
+
+/** A recurrence (`every` interval or `cron` pattern) or misfire policy that fails validation. */
+export class InvalidRecurrenceError extends VigilError {
+  constructor(
+    readonly input: unknown,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('INVALID_RECURRENCE', `invalid recurrence ${quote(input)}: ${reason}`, options);
+  }
+}
+
+// --- Messages ---------------------------------------------------------------------------------
+
+/** An alarm message that cannot be stored as JSON losslessly; `path` locates the bad value. */
+export class InvalidPayloadError extends VigilError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super('INVALID_PAYLOAD', `invalid alarm message at ${path}: ${reason}`);
+  }
+}
+
+/** An alarm message whose JSON text is larger than the configured limit (UTF-8 bytes). */
+export class PayloadTooLargeError extends VigilError {
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super('PAYLOAD_TOO_LARGE', `alarm message is ${bytes} bytes of JSON, over the limit of ${maxBytes}`);
+  }
+}
+
+/** Stored message text that no longer decodes into a safe plain object. */
+export class UndecodableMessageError extends VigilError {
+  constructor(
+    readonly text: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('UNDECODABLE_MESSAGE', `stored alarm message ${quote(text)} cannot be decoded: ${reason}`, options);
+  }
+}
+
+// --- Store ------------------------------------------------------------------------------------
+
+/** Stable codes of `StoreError`. */
+export type StoreErrorCode =
+  | 'STORE_FULL'
+  | 'STORE_BUSY'
+  | 'STORE_READONLY'
+  | 'STORE_CORRUPT'
+  | 'STORE_CLOSED'
+  | 'STORE_INVALID_ROW'
+  | 'STORE_FAILED';
+
+/**
+ * A store operation failed. Writes are transactional: when a write rejects with this error,
+ * nothing of it was stored. `cause` holds the driver's error.
+ */
+export class StoreError extends VigilError {
+  declare readonly code: StoreErrorCode;
+
+  constructor(
+    code: StoreErrorCode,
+    readonly operation: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `alarm store ${operation} failed: ${detail}`, options);
+  }
+}
+
+/** The database was written by a newer Vigil (schema version above what this code knows). */
+export class SchemaTooNewError extends VigilError {
+  constructor(
+    readonly path: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      'STORE_SCHEMA_TOO_NEW',
+      `database ${quote(path)} has schema version ${found}; this version of Vigil knows up to ${supported} and will not downgrade it`,
+    );
+  }
+}

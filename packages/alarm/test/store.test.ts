@@ -1,0 +1,276 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SchemaTooNewError, StoreError } from '../src/errors.js';
+import { SCHEMA_VERSION } from '../src/store/migrations.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { AlarmStore, NewAlarm } from '../src/store/types.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function alarm(fireAt: number, extra: Partial<NewAlarm> = {}): NewAlarm {
+  return { fireAt, target: 'Log', message: '{"type":"ping"}', createdAt: T0, ...extra };
+}
+
+let dir: string;
+let file: string;
+let store: AlarmStore;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-store-'));
+  file = path.join(dir, 'alarms.db');
+  store = openSqliteStore(file);
+});
+
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('open', () => {
+  it('uses WAL, FULL sync and the latest schema', () => {
+    const db = new Database(file);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('accepts :memory:', async () => {
+    const mem = openSqliteStore(':memory:', { synchronous: 'NORMAL' });
+    const [r] = await mem.insert([alarm(T0 + 1)]);
+    expect(await mem.get(r!.row.id)).toEqual(r!.row);
+    await mem.close();
+  });
+
+  it('refuses a database from a newer schema with a typed error', async () => {
+    await store.close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => openSqliteStore(file)).toThrow(SchemaTooNewError);
+    const db2 = new Database(file);
+    expect(db2.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 1);
+    db2.close();
+  });
+
+  it('rejects a file that is not a database with STORE_CORRUPT', () => {
+    const junk = path.join(dir, 'junk.db');
+    fs.writeFileSync(junk, 'this is not a database'.repeat(100));
+    expect(() => openSqliteStore(junk)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+  });
+
+  it('read-only store reads but refuses writes', async () => {
+    const [r] = await store.insert([alarm(T0 + 5)]);
+    const ro = openSqliteStore(file, { readonly: true });
+    expect((await ro.get(r!.row.id))?.fireAt).toBe(T0 + 5);
+    await expect(ro.insert([alarm(T0)])).rejects.toMatchObject({ code: 'STORE_READONLY' });
+    await ro.close();
+  });
+});
+
+describe('insert and get', () => {
+  it('returns full rows with defaults', async () => {
+    const [r] = await store.insert([alarm(T0 + 1000)]);
+    expect(r!.created).toBe(true);
+    expect(r!.row).toEqual({
+      id: 1,
+      fireAt: T0 + 1000,
+      scheduledFor: T0 + 1000,
+      target: 'Log',
+      message: '{"type":"ping"}',
+      status: 'pending',
+      attempts: 0,
+      lastError: null,
+      createdAt: T0,
+      firedAt: null,
+      settledAt: null,
+      key: null,
+      recurrence: null,
+      misfire: null,
+      maxAttempts: 1,
+      backoff: null,
+    });
+    expect(await store.get(1)).toEqual(r!.row);
+    expect(await store.get(99)).toBeUndefined();
+  });
+
+  it('inserts 10k rows in one call quickly', async () => {
+    const batch = Array.from({ length: 10_000 }, (_, i) => alarm(T0 + i));
+    const started = performance.now();
+    const rows = await store.insert(batch);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(rows).toHaveLength(10_000);
+    expect((await store.stats()).total).toBe(10_000);
+  });
+
+  it('idempotency key returns the first row, also within one batch', async () => {
+    const [a] = await store.insert([alarm(T0 + 1, { key: 'k1' })]);
+    const res = await store.insert([
+      alarm(T0 + 2, { key: 'k1' }),
+      alarm(T0 + 3, { key: 'k2' }),
+      alarm(T0 + 4, { key: 'k2' }),
+      alarm(T0 + 5),
+    ]);
+    expect(res.map((r) => r.created)).toEqual([false, true, false, true]);
+    expect(res[0]!.row).toEqual(a!.row);
+    expect(res[2]!.row).toEqual(res[1]!.row);
+    expect(res[2]!.row.fireAt).toBe(T0 + 3);
+    expect((await store.stats()).total).toBe(3);
+  });
+
+  it('a bad row rejects the whole batch and stores nothing', async () => {
+    const bad = { ...alarm(T0), fireAt: Number.NaN };
+    await expect(store.insert([alarm(T0), bad])).rejects.toMatchObject({ code: 'STORE_INVALID_ROW' });
+    expect((await store.stats()).total).toBe(0);
+  });
+
+  it('returns garbage JSON columns as raw text', async () => {
+    const [r] = await store.insert([alarm(T0, { message: '{not json', recurrence: '\u0000garbage' })]);
+    expect((await store.get(r!.row.id))?.message).toBe('{not json');
+    expect((await store.due(T0, 10))[0]?.recurrence).toBe('\u0000garbage');
+  });
+});
+
+describe('ordering', () => {
+  it('due and nextPending follow (fireAt, id)', async () => {
+    await store.insert([alarm(T0 + 30), alarm(T0 + 10), alarm(T0 + 10), alarm(T0 + 20)]);
+    expect((await store.nextPending())?.id).toBe(2);
+    expect((await store.due(T0 + 20, 10)).map((r) => r.id)).toEqual([2, 3, 4]);
+    expect((await store.due(T0 + 20, 2)).map((r) => r.id)).toEqual([2, 3]);
+    expect(await store.due(T0 + 9, 10)).toEqual([]);
+  });
+
+  it('list filters and pages by id', async () => {
+    await store.insert([alarm(T0), alarm(T0, { target: 'Other' }), alarm(T0), alarm(T0)]);
+    await store.cancel(3, T0);
+    expect((await store.list()).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    expect((await store.list({ limit: 2, afterId: 1 })).map((r) => r.id)).toEqual([2, 3]);
+    expect((await store.list({ status: 'cancelled' })).map((r) => r.id)).toEqual([3]);
+    expect((await store.list({ status: ['pending', 'cancelled'], target: 'Log' })).map((r) => r.id)).toEqual([
+      1, 3, 4,
+    ]);
+    expect((await store.list({ target: 'Other' })).map((r) => r.id)).toEqual([2]);
+  });
+});
+
+describe('cancel', () => {
+  it('cancels only pending alarms', async () => {
+    await store.insert([alarm(T0), alarm(T0)]);
+    const c = await store.cancel(1, T0 + 7);
+    expect(c).toMatchObject({ id: 1, status: 'cancelled', settledAt: T0 + 7 });
+    await store.complete([{ kind: 'fired', id: 2, firedAt: T0 + 1, attempts: 1 }]);
+    expect(await store.cancel(2, T0 + 8)).toMatchObject({ status: 'fired', settledAt: T0 + 1 });
+    expect(await store.cancel(1, T0 + 9)).toMatchObject({ status: 'cancelled', settledAt: T0 + 7 });
+    expect(await store.cancel(42, T0)).toBeUndefined();
+    expect(await store.nextPending()).toBeUndefined();
+  });
+});
+
+describe('complete', () => {
+  it('applies every kind in one batch', async () => {
+    await store.insert([alarm(T0), alarm(T0), alarm(T0), alarm(T0)]);
+    await store.complete([
+      {
+        kind: 'fired',
+        id: 1,
+        firedAt: T0 + 5,
+        attempts: 1,
+        next: alarm(T0 + 60_000, { recurrence: '{"every":60000}' }),
+      },
+      { kind: 'failed', id: 2, at: T0 + 5, attempts: 3, reason: 'target gone' },
+      { kind: 'missed', id: 3, at: T0 + 5, lateMs: 5 },
+      { kind: 'retry', id: 4, attempts: 1, fireAt: T0 + 1000, reason: 'ACTOR_DOWN' },
+    ]);
+    expect(await store.get(1)).toMatchObject({
+      status: 'fired',
+      firedAt: T0 + 5,
+      settledAt: T0 + 5,
+      attempts: 1,
+    });
+    expect(await store.get(2)).toMatchObject({ status: 'failed', lastError: 'target gone', attempts: 3 });
+    expect(await store.get(3)).toMatchObject({ status: 'missed', lastError: 'missed: 5 ms late' });
+    expect(await store.get(4)).toMatchObject({
+      status: 'pending',
+      fireAt: T0 + 1000,
+      scheduledFor: T0,
+      attempts: 1,
+      lastError: 'ACTOR_DOWN',
+    });
+    expect(await store.get(5)).toMatchObject({
+      status: 'pending',
+      fireAt: T0 + 60_000,
+      recurrence: '{"every":60000}',
+    });
+    const stats = await store.stats();
+    expect(stats).toEqual({
+      byStatus: { pending: 2, fired: 1, failed: 1, cancelled: 0, missed: 1 },
+      total: 5,
+      nextFireAt: T0 + 1000,
+    });
+  });
+
+  it('does not touch a row cancelled meanwhile, nor insert its next occurrence', async () => {
+    await store.insert([alarm(T0)]);
+    await store.cancel(1, T0);
+    await store.complete([{ kind: 'fired', id: 1, firedAt: T0, attempts: 1, next: alarm(T0 + 1000) }]);
+    expect(await store.get(1)).toMatchObject({ status: 'cancelled' });
+    expect((await store.stats()).total).toBe(1);
+  });
+});
+
+describe('changeToken', () => {
+  it('changes when another connection writes, not on our own writes', async () => {
+    const t1 = await store.changeToken();
+    await store.insert([alarm(T0)]);
+    expect(await store.changeToken()).toBe(t1);
+    const other = openSqliteStore(file);
+    await other.insert([alarm(T0 + 1)]);
+    await other.close();
+    expect(await store.changeToken()).not.toBe(t1);
+  });
+});
+
+describe('failures', () => {
+  it('disk full rejects with STORE_FULL and loses nothing already stored', async () => {
+    await store.insert(Array.from({ length: 100 }, (_, i) => alarm(T0 + i)));
+    await store.close();
+    const db = new Database(file);
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.close();
+    store = openSqliteStore(file, { maxPageCount: pages + 2 });
+    const before = await store.list({ limit: 1000 });
+    const big = 'x'.repeat(4000);
+    const err = await store
+      .insert(Array.from({ length: 50 }, (_, i) => alarm(T0 + i, { message: big })))
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toMatchObject({ code: 'STORE_FULL', operation: 'insert' });
+    expect((err as StoreError).cause).toMatchObject({ code: 'SQLITE_FULL' });
+    // The failed batch left nothing behind, and what was stored before is intact and readable.
+    expect(await store.list({ limit: 1000 })).toEqual(before);
+    expect((await store.stats()).total).toBe(100);
+    await store.complete([{ kind: 'fired', id: 1, firedAt: T0, attempts: 1 }]);
+    expect(await store.get(1)).toMatchObject({ status: 'fired' });
+  });
+
+  it('a write blocked by another connection rejects with STORE_BUSY', async () => {
+    await store.close();
+    store = openSqliteStore(file, { busyTimeoutMs: 50 });
+    const locker = new Database(file);
+    locker.exec('BEGIN IMMEDIATE');
+    const err = await store.insert([alarm(T0)]).catch((e) => e);
+    locker.exec('ROLLBACK');
+    locker.close();
+    expect(err).toMatchObject({ code: 'STORE_BUSY' });
+    expect((await store.stats()).total).toBe(0);
+  });
+
+  it('closed store rejects with STORE_CLOSED; close is idempotent', async () => {
+    await store.close();
+    await store.close();
+    await expect(store.get(1)).rejects.toBeInstanceOf(StoreError);
+    await expect(store.get(1)).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+});
