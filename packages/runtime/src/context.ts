@@ -6,7 +6,7 @@ import type { AnyActorRef, EventObject } from 'xstate';
 import { processOf } from './actor.js';
 import { VigilError } from './errors.js';
 import { Exit, type ExitReason } from './exit.js';
-import type { Runtime } from './runtime.js';
+import type { Message, Runtime } from './runtime.js';
 
 /** The runtime that runs `self` (works from invoked children too). */
 export function runtimeOf(self: AnyActorRef): Runtime {
@@ -41,7 +41,7 @@ export function exit(self: AnyActorRef, reason: ExitReason = Exit.normal): void 
  */
 export function castTo<TArgs extends { self: AnyActorRef }>(
   name: string,
-  message: EventObject | ((args: TArgs) => EventObject),
+  message: EventObject | Message | ((args: TArgs) => EventObject | Message),
 ): (args: TArgs) => void {
   return (args) => {
     const event = typeof message === 'function' ? message(args) : message;

@@ -161,7 +161,7 @@ export class Runtime {
    * dead letter (counted, and emitted as `deadLetter`); nothing is thrown at the sender. Only a
    * message that is not a `{ type: string }` object is refused, with `InvalidMessageError`.
    */
-  send(name: string, message: EventObject): void {
+  send(name: string, message: EventObject | Message): void {
     assertMessage(message);
     const target = this.liveWorker(name);
     if (target) target.enqueue(message);
@@ -169,7 +169,7 @@ export class Runtime {
   }
 
   /** Same as `send` (OTP's name for it). */
-  cast(name: string, message: EventObject): void {
+  cast(name: string, message: EventObject | Message): void {
     this.send(name, message);
   }
 
@@ -178,7 +178,7 @@ export class Runtime {
    * `UnknownActorError`, `ActorDownError`, `CallTimeoutError`, `CalleeExitedError`, whatever the
    * callee passed to `replyError`, or `InvalidMessageError`. Never throws synchronously.
    */
-  call<T = unknown>(name: string, message: EventObject, options: CallOptions = {}): Promise<T> {
+  call<T = unknown>(name: string, message: EventObject | Message, options: CallOptions = {}): Promise<T> {
     try {
       assertMessage(message);
       if (this.stateValue !== 'running') throw new RuntimeStoppedError(`call '${String(name)}'`);

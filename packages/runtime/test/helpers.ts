@@ -1,0 +1,151 @@
+/**
+ * Shared fixtures for the runtime tests: a probe machine that can be told to exit in each of
+ * the ways the supervisor matrix needs, an event recorder, and small waiting helpers.
+ */
+import { assign, setup } from 'xstate';
+import {
+  createRuntime,
+  Exit,
+  type ExitReason,
+  exit,
+  ManualClock,
+  type Runtime,
+  reply,
+  settle,
+  type VigilEventName,
+  type VigilEvents,
+} from '../src/index.js';
+
+/** The exit reasons of the conformance matrix, named as in OTP. */
+export type ReasonName = 'normal' | 'shutdown' | 'error' | 'killed';
+
+export const REASONS: readonly ReasonName[] = ['normal', 'shutdown', 'error', 'killed'];
+
+/**
+ * A worker that counts `INC`, answers `GET`, and exits on demand:
+ * - `STOP` reaches a final state (reason `normal`);
+ * - `CRASH` throws in an action (reason `error`);
+ * - `EXIT` calls `exit(self, reason)` with the reason named in the event;
+ * - `vigil.shutdown` (sent only to trapExit workers) reaches the final state.
+ */
+export const probe = setup({
+  types: {
+    context: {} as { count: number },
+    events: {} as
+      | { type: 'INC' }
+      | { type: 'GET' }
+      | { type: 'STOP' }
+      | { type: 'CRASH' }
+      | { type: 'EXIT'; reason: ReasonName }
+      | { type: 'vigil.shutdown' },
+  },
+}).createMachine({
+  id: 'probe',
+  context: { count: 0 },
+  initial: 'running',
+  states: {
+    running: {
+      on: {
+        INC: { actions: assign({ count: ({ context }) => context.count + 1 }) },
+        GET: { actions: ({ context, event }) => reply(event, context.count) },
+        STOP: 'done',
+        CRASH: {
+          actions: () => {
+            throw new Error('boom');
+          },
+        },
+        EXIT: { actions: ({ self, event }) => exit(self, reasonOf(event.reason)) },
+        'vigil.shutdown': 'done',
+      },
+    },
+    done: { type: 'final' },
+  },
+});
+
+/** A worker that ignores `vigil.shutdown`: as a trapExit child it must be killed. */
+export const stubborn = setup({}).createMachine({
+  id: 'stubborn',
+  initial: 'running',
+  states: { running: {} },
+});
+
+/** A worker whose entry action throws: it can never start. */
+export const failsOnStart = setup({}).createMachine({
+  id: 'failsOnStart',
+  entry: () => {
+    throw new Error('entry failed');
+  },
+});
+
+export function reasonOf(name: ReasonName): ExitReason {
+  switch (name) {
+    case 'normal':
+      return Exit.normal;
+    case 'shutdown':
+      return Exit.shutdown;
+    case 'killed':
+      return Exit.killed;
+    case 'error':
+      return Exit.error(new Error('exit on purpose'));
+  }
+}
+
+/**
+ * Makes the probe running as `name` exit with `reason`, each the way a real actor would:
+ * `normal` by reaching its final state, `error` by throwing in an action, `shutdown` by
+ * `exit(self, ...)`, `killed` from outside with `runtime.exit`.
+ */
+export function makeExit(runtime: Runtime, name: string, reason: ReasonName): void {
+  if (reason === 'normal') runtime.send(name, { type: 'STOP' });
+  else if (reason === 'error') runtime.send(name, { type: 'CRASH' });
+  else if (reason === 'shutdown') runtime.send(name, { type: 'EXIT', reason: 'shutdown' });
+  else runtime.exit(name, Exit.killed);
+}
+
+/** A runtime on a ManualClock. */
+export function manualRuntime(options: { budget?: number; callTimeoutMs?: number } = {}): {
+  runtime: Runtime;
+  clock: ManualClock;
+} {
+  const clock = new ManualClock();
+  return { runtime: createRuntime({ clock, ...options }), clock };
+}
+
+/** Lets mailbox drains, supervisor operations and their promises run to quiescence. */
+export function quiesce(): Promise<void> {
+  return settle(8);
+}
+
+/**
+ * One recorded event: its name and payload, loosely typed so a mixed log reads simply
+ * (`name` and `reason` are there for the actor events that carry them).
+ */
+export interface Recorded {
+  event: VigilEventName;
+  name: string;
+  reason: ExitReason;
+  [field: string]: unknown;
+}
+
+/** Records every listed event, in order, for assertions on sequences. */
+export function record(runtime: Runtime, names: VigilEventName[]): Recorded[] {
+  const log: Recorded[] = [];
+  for (const name of names) {
+    runtime.events.on(name, (payload: VigilEvents[typeof name]) =>
+      log.push({ event: name, ...payload } as unknown as Recorded),
+    );
+  }
+  return log;
+}
+
+/** `name@incarnation` of every `actor.started` so far, e.g. `['A@1', 'B@1', 'A@2']`. */
+export function startedLog(runtime: Runtime): string[] {
+  const log: string[] = [];
+  runtime.events.on('actor.started', (e) => log.push(`${e.name}@${e.incarnation}`));
+  return log;
+}
+
+/** `{ id: incarnation }` of every child of `supervisor`. */
+export function incarnations(runtime: Runtime, supervisor?: string): Record<string, number> {
+  return Object.fromEntries(runtime.whichChildren(supervisor).map((c) => [c.id, c.incarnation]));
+}
