@@ -145,3 +145,23 @@ export class SchemaTooNewError extends VigilError {
     );
   }
 }
+
+// --- Requests ---------------------------------------------------------------------------------
+
+/** An option of `set` (or of the Alarm actor) that fails validation; names the field. */
+export class InvalidOptionError extends VigilError {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    detail: string,
+  ) {
+    super('INVALID_OPTION', `invalid option '${field}' ${quote(value)}: ${detail}`);
+  }
+}
+
+/** An alarm's target is not a name declared in the runtime. */
+export class UnknownTargetError extends VigilError {
+  constructor(readonly target: unknown) {
+    super('UNKNOWN_TARGET', `alarm target ${quote(target)} is not a declared actor name`);
+  }
+}

@@ -113,6 +113,7 @@ class SqliteAlarmStore implements AlarmStore {
       ),
       due: prep(`${select} WHERE status = 'pending' AND fire_at <= ? ORDER BY fire_at, id LIMIT ?`),
       next: prep(`${select} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`),
+      nextAfter: prep(`${select} WHERE status = 'pending' AND fire_at > ? ORDER BY fire_at, id LIMIT 1`),
       counts: prep(`SELECT status, count(*) AS n FROM alarms GROUP BY status`),
       ...(readOnly
         ? {}
@@ -208,8 +209,10 @@ class SqliteAlarmStore implements AlarmStore {
     );
   }
 
-  async nextPending(): Promise<AlarmRow | undefined> {
-    return this.#read('nextPending', () => this.#stmts.next.get() as AlarmRow | undefined);
+  async nextPending(after?: number): Promise<AlarmRow | undefined> {
+    return this.#read('nextPending', () =>
+      (after === undefined ? this.#stmts.next.get() : this.#stmts.nextAfter.get(after)) as AlarmRow | undefined,
+    );
   }
 
   async due(now: number, limit: number): Promise<AlarmRow[]> {

@@ -111,8 +111,8 @@ export interface AlarmStore {
   list(filter?: ListFilter): Promise<AlarmRow[]>;
   /** Moves a pending alarm to `cancelled`. Returns the row whatever its status, or undefined if absent. */
   cancel(id: number, at: number): Promise<AlarmRow | undefined>;
-  /** The earliest pending alarm by (fireAt, id). */
-  nextPending(): Promise<AlarmRow | undefined>;
+  /** The earliest pending alarm by (fireAt, id); with `after`, the earliest with fireAt > after. */
+  nextPending(after?: number): Promise<AlarmRow | undefined>;
   /** Pending alarms with fireAt <= now, in (fireAt, id) order, at most `limit`. */
   due(now: number, limit: number): Promise<AlarmRow[]>;
   /** Applies all outcomes and inserts next occurrences in one transaction. */
