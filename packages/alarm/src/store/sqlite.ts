@@ -210,8 +210,12 @@ class SqliteAlarmStore implements AlarmStore {
   }
 
   async nextPending(after?: number): Promise<AlarmRow | undefined> {
-    return this.#read('nextPending', () =>
-      (after === undefined ? this.#stmts.next.get() : this.#stmts.nextAfter.get(after)) as AlarmRow | undefined,
+    return this.#read(
+      'nextPending',
+      () =>
+        (after === undefined ? this.#stmts.next.get() : this.#stmts.nextAfter.get(after)) as
+          | AlarmRow
+          | undefined,
     );
   }
 
