@@ -107,6 +107,12 @@ export interface PostRequest {
   secrets?: readonly (string | undefined)[];
   /** Most bytes of the answer body to read; the rest is discarded. Default 64 KiB. */
   maxBodyBytes?: number;
+  /**
+   * Cancels the request from outside, e.g. when the owning actor shuts down mid-delivery. An
+   * aborted request is reported as a transient network failure (`request aborted`): we cannot
+   * know whether the server acted on it.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a POST produced: the server's answer, or the reason none arrived. */
@@ -143,6 +149,9 @@ export async function postWithTimeout(req: PostRequest): Promise<PostResult> {
     timedOut = true;
     controller.abort();
   }, req.timeoutMs);
+  const onAbort = () => controller.abort();
+  if (req.signal?.aborted) controller.abort();
+  else req.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const res = await doFetch(req.url, {
       method: 'POST',
@@ -161,9 +170,12 @@ export async function postWithTimeout(req: PostRequest): Promise<PostResult> {
     return { kind: 'response', status: res.status, headers: res.headers, body: redact(body, secrets) };
   } catch (err) {
     if (timedOut) return { kind: 'network', timedOut: true, reason: `timeout after ${req.timeoutMs} ms` };
+    if (req.signal?.aborted) return { kind: 'network', timedOut: false, reason: 'request aborted' };
     return { kind: 'network', timedOut: false, reason: networkReason(err, req.secrets ?? []) };
   } finally {
     clearTimeout(timer);
+    // The caller's signal may outlive many requests (one per actor): do not pile up listeners.
+    req.signal?.removeEventListener('abort', onAbort);
   }
 }
 

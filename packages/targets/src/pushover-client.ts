@@ -80,6 +80,8 @@ export interface SendPushoverOptions {
   timeoutMs?: number;
   /** Injected `fetch`, for tests; defaults to Node's global one. */
   fetch?: typeof fetch;
+  /** Cancels the request (e.g. on actor shutdown); reported as transient `request aborted`. */
+  signal?: AbortSignal;
   /** Wall clock in epoch ms, used to turn a quota reset into a retry delay; default `Date.now`. */
   now?: () => number;
 }
@@ -313,6 +315,7 @@ export async function sendPushover(
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     timeoutMs,
     fetch: options.fetch,
+    signal: options.signal,
     secrets,
   });
   if (result.kind === 'network') return { ok: false, permanent: false, errors: [], reason: result.reason };

@@ -36,6 +36,8 @@ export interface WebhookRequest {
 export interface SendWebhookOptions {
   /** Injected `fetch`, for tests; defaults to Node's global one. */
   fetch?: typeof fetch;
+  /** Cancels the request (e.g. on actor shutdown); reported as transient `request aborted`. */
+  signal?: AbortSignal;
   /** Wall clock in epoch ms, for the signed timestamp and `Retry-After` dates; default `Date.now`. */
   now?: () => number;
 }
@@ -219,6 +221,7 @@ export async function sendWebhook(
     headers,
     timeoutMs: v.timeoutMs,
     fetch: options.fetch,
+    signal: options.signal,
     secrets,
   });
   if (result.kind === 'network') return { ok: false, permanent: false, errors: [], reason: result.reason };

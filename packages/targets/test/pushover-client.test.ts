@@ -183,6 +183,24 @@ describe('answer classes', () => {
     });
   });
 
+  it('an abort from outside: transient, reported as aborted', async () => {
+    fake.mode({ delayMs: 2_000 }, 1);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const outcome = await sendPushover(
+      creds,
+      { message: 'x' },
+      { baseUrl: fake.baseUrl, signal: controller.signal },
+    );
+    expect(outcome).toEqual({ ok: false, permanent: false, errors: [], reason: 'request aborted' });
+    const already = await sendPushover(
+      creds,
+      { message: 'x' },
+      { baseUrl: fake.baseUrl, signal: controller.signal },
+    );
+    expect(already).toMatchObject({ ok: false, reason: 'request aborted' });
+  });
+
   it('the mode returns to normal after `count` requests', async () => {
     fake.mode('server-error', 2);
     const results = [];

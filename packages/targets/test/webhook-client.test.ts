@@ -212,6 +212,12 @@ describe('classification', () => {
     expect(outcome).toEqual({ ok: false, permanent: false, errors: [], reason: 'timeout after 100 ms' });
   });
 
+  it('an abort from outside: transient, reported as aborted', async () => {
+    rx.reply = { status: 200, delayMs: 2_000 };
+    const outcome = await sendWebhook({ url: rx.url, body: {} }, { signal: AbortSignal.timeout(50) });
+    expect(outcome).toEqual({ ok: false, permanent: false, errors: [], reason: 'request aborted' });
+  });
+
   it('connection refused: transient', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
