@@ -85,10 +85,15 @@ export class InvalidPayloadError extends VigilError {
 /** An alarm message whose JSON text is larger than the configured limit (UTF-8 bytes). */
 export class PayloadTooLargeError extends VigilError {
   constructor(
+    /** Size of the JSON text, or a lower bound of it when `exact` is false (measuring stopped early). */
     readonly bytes: number,
     readonly maxBytes: number,
+    readonly exact = true,
   ) {
-    super('PAYLOAD_TOO_LARGE', `alarm message is ${bytes} bytes of JSON, over the limit of ${maxBytes}`);
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `alarm message is ${exact ? '' : 'at least '}${bytes} bytes of JSON, over the limit of ${maxBytes}`,
+    );
   }
 }
 

@@ -1,0 +1,166 @@
+/**
+ * Alarm messages are stored as JSON text and delivered after days or across restarts, so they
+ * must survive `JSON.stringify` / `JSON.parse` unchanged. `encodeMessage` refuses anything that
+ * would silently change on the way (undefined properties vanish, NaN becomes null, a Date becomes
+ * a string, a Map becomes {}), rather than deliver a different message than the one set.
+ *
+ * Decisions:
+ * - The top level is a plain object (a message is an event). A `type` is not required here.
+ * - Dates are rejected, not converted: a Date would come back as a string and handlers comparing
+ *   `instanceof Date` would break days later. Pass `date.toISOString()` or epoch milliseconds.
+ * - Keys `__proto__`, `constructor` and `prototype` are rejected at any depth, on encode and on
+ *   decode, so a stored message can never pollute a prototype when merged by a handler.
+ * - Nesting is limited to 64 levels; size to `maxBytes` UTF-8 bytes of JSON on encode only: the
+ *   limit is an admission rule, and a row stored under a larger limit must still be deliverable.
+ */
+import { InvalidPayloadError, PayloadTooLargeError, UndecodableMessageError } from './errors.js';
+
+/** Default size limit of a message's JSON text: 256 KiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Deepest nesting of objects and arrays accepted. */
+export const MAX_MESSAGE_DEPTH = 64;
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Validates a message and returns its JSON text. Throws `InvalidPayloadError` (code
+ * `INVALID_PAYLOAD`, with the path of the bad value) or `PayloadTooLargeError` (code
+ * `PAYLOAD_TOO_LARGE`).
+ *
+ * @example encodeMessage({ type: 'remind', text: 'stand up' }) // '{"type":"remind","text":"stand up"}'
+ */
+export function encodeMessage(message: unknown, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): string {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 2) {
+    throw new InvalidPayloadError('$', `maxBytes must be an integer >= 2, got ${String(maxBytes)}`);
+  }
+  const problem = check(message, maxBytes);
+  if (problem === 'too large') throw new PayloadTooLargeError(maxBytes + 1, maxBytes, false);
+  if (problem) throw new InvalidPayloadError(problem.path, problem.reason);
+  const text = JSON.stringify(message);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes);
+  return text;
+}
+
+/**
+ * Parses stored message text back into a plain object, with the same structural checks as
+ * `encodeMessage`. Throws `UndecodableMessageError` (code `UNDECODABLE_MESSAGE`).
+ */
+export function decodeMessage(text: string): Record<string, unknown> {
+  if (typeof text !== 'string') throw new UndecodableMessageError(String(text), 'stored message is not text');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    // Also catches a RangeError from JSON.parse on absurdly deep nesting.
+    throw new UndecodableMessageError(text, 'not valid JSON', { cause: err });
+  }
+  const problem = check(value, Number.POSITIVE_INFINITY);
+  if (problem) {
+    const reason = problem === 'too large' ? 'too large' : `${problem.path}: ${problem.reason}`;
+    throw new UndecodableMessageError(text, reason);
+  }
+  return value as Record<string, unknown>;
+}
+
+type Problem = { path: string; reason: string } | 'too large' | undefined;
+
+/**
+ * Walks the value once. `budget` tracks a lower bound of the JSON size so that a huge input is
+ * refused before `JSON.stringify` builds a huge string.
+ */
+function check(root: unknown, maxBytes: number): Problem {
+  if (!isPlainObject(root))
+    return { path: '$', reason: `the message must be a plain object, got ${describe(root)}` };
+  const ancestors = new Set<object>();
+  let size = 0;
+
+  const visit = (value: unknown, path: string, depth: number): Problem => {
+    switch (typeof value) {
+      case 'string':
+        size += value.length + 2;
+        return size > maxBytes ? 'too large' : undefined;
+      case 'boolean':
+        size += 4;
+        return size > maxBytes ? 'too large' : undefined;
+      case 'number':
+        if (!Number.isFinite(value)) return { path, reason: `${value} is not representable in JSON` };
+        size += 1;
+        return size > maxBytes ? 'too large' : undefined;
+      case 'object':
+        break;
+      default:
+        return { path, reason: `${describe(value)} is not JSON-serialisable` };
+    }
+    if (value === null) {
+      size += 4;
+      return size > maxBytes ? 'too large' : undefined;
+    }
+    if (depth >= MAX_MESSAGE_DEPTH) return { path, reason: `nested deeper than ${MAX_MESSAGE_DEPTH} levels` };
+    if (ancestors.has(value)) return { path, reason: 'circular reference' };
+    if (value instanceof Date) {
+      return { path, reason: 'a Date would come back as a string; pass toISOString() or epoch milliseconds' };
+    }
+    const isArray = Array.isArray(value);
+    if (!isArray && !isPlainObject(value))
+      return { path, reason: `${describe(value)} is not a plain object or array` };
+    if (Object.getOwnPropertySymbols(value).length > 0)
+      return { path, reason: 'symbol keys are not JSON-serialisable' };
+    ancestors.add(value);
+    size += 2;
+    try {
+      if (isArray) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) return { path: `${path}[${i}]`, reason: 'sparse array hole' };
+          if (i > 0) size += 1;
+          const p = visit(value[i], `${path}[${i}]`, depth + 1);
+          if (p) return p;
+        }
+      } else {
+        let first = true;
+        for (const key of Object.keys(value)) {
+          const childPath = `${path}.${key.length > 40 ? `${key.slice(0, 40)}…` : key}`;
+          if (FORBIDDEN_KEYS.has(key)) return { path: childPath, reason: `key '${key}' is not allowed` };
+          size += key.length + (first ? 3 : 4);
+          first = false;
+          const p = visit((value as Record<string, unknown>)[key], childPath, depth + 1);
+          if (p) return p;
+        }
+      }
+    } catch (err) {
+      // A getter or a Proxy trap threw while being read.
+      return { path, reason: `reading it threw: ${err instanceof Error ? err.message : String(err)}` };
+    } finally {
+      ancestors.delete(value);
+    }
+    return undefined;
+  };
+
+  return visit(root, '$', 0);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    const proto = Object.getPrototypeOf(value);
+    return proto === Object.prototype || proto === null;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    try {
+      const name = Object.getPrototypeOf(value)?.constructor?.name;
+      return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
+    } catch {
+      return 'an object';
+    }
+  }
+  return typeof value === 'bigint' ? 'a BigInt' : `a ${typeof value}`;
+}
