@@ -1,1 +1,46 @@
-export {};
+import './events.js';
+
+export type { AlarmServiceInput, AlarmStats } from './alarm.js';
+export { alarmLogic } from './alarm.js';
+export type { ClientOptions } from './client.js';
+export { AlarmClient } from './client.js';
+export { MAX_DURATION_MS, parseDuration } from './duration.js';
+export type { StoreErrorCode } from './errors.js';
+export {
+  InvalidOptionError,
+  InvalidPayloadError,
+  InvalidRecurrenceError,
+  InvalidTimeError,
+  InvalidZoneError,
+  PastTimeError,
+  PayloadTooLargeError,
+  SchemaTooNewError,
+  StoreError,
+  UndecodableMessageError,
+  UnknownTargetError,
+} from './errors.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, decodeMessage, encodeMessage, MAX_MESSAGE_DEPTH } from './message.js';
+export type { AlarmOptions, ResolvedAlarmOptions, RetryBackoff } from './options.js';
+export { resolveOptions, retryDelay } from './options.js';
+export type { ParsedWhen, ParseOptions, When } from './parse.js';
+export { checkZone, formatInstant, MAX_INSTANT, parseWhen } from './parse.js';
+export type { MisfirePolicy, Recurrence } from './recurrence.js';
+export { MIN_INTERVAL_MS, nextOccurrence, validateMisfire, validateRecurrence } from './recurrence.js';
+export type { Alarm, AlarmInput, AlarmRequest, Delivery, DeliveryInfo, SetOptions } from './request.js';
+export { prepareAlarm, toAlarm } from './request.js';
+export { alarmSupervisor } from './spec.js';
+export { SCHEMA_VERSION } from './store/migrations.js';
+export type { SqliteStoreOptions } from './store/sqlite.js';
+export { openSqliteStore } from './store/sqlite.js';
+export type {
+  AlarmRow,
+  AlarmStatus,
+  AlarmStore,
+  Completion,
+  ListFilter,
+  NewAlarm,
+  StoreStats,
+} from './store/types.js';
+export { ALARM_STATUSES } from './store/types.js';
+export type { DueMessage, TimerEvent, TimerInput } from './timer.js';
+export { timerMachine } from './timer.js';

@@ -1,0 +1,504 @@
+/**
+ * The Alarm actor: owns the store, commits `set`s in groups, fires due alarms to their targets,
+ * and keeps the Timer armed for the earliest pending one.
+ *
+ * It is an XState callback actor (`fromCallback`), not a statechart: its state lives in the
+ * database, and what it holds in memory is bounded (the deliveries in flight and the armed
+ * instant), whatever the number of pending alarms.
+ *
+ * Invariants:
+ * - a `set` is answered only after the transaction holding it committed;
+ * - an alarm is marked fired only after its target replied, in a transaction that also inserts
+ *   its next occurrence; a crash in between leaves it pending, so it is delivered again;
+ * - the Timer is never armed later than the earliest pending alarm that is not in flight.
+ */
+import {
+  type Clock,
+  coerceError,
+  type EventBus,
+  Exit,
+  exit,
+  type Runtime,
+  reply,
+  replyError,
+  VigilError,
+} from '@vigil/runtime';
+import { type AnyActorRef, fromCallback } from 'xstate';
+import { decodeMessage } from './message.js';
+import { type ResolvedAlarmOptions, retryDelay } from './options.js';
+import {
+  type MisfirePolicy,
+  nextOccurrence,
+  type Recurrence,
+  validateMisfire,
+  validateRecurrence,
+} from './recurrence.js';
+import { type Alarm, type AlarmInput, type AlarmRequest, prepareAlarm, toAlarm } from './request.js';
+import type { AlarmRow, AlarmStore, Completion, ListFilter, NewAlarm } from './store/types.js';
+import type { DueMessage } from './timer.js';
+
+/** Errors that mean "the target may take it later": the alarm is retried with backoff. */
+const TRANSIENT_CODES = new Set(['ACTOR_DOWN', 'CALLEE_EXITED', 'CALL_TIMEOUT', 'RUNTIME_STOPPED']);
+
+/** What the Alarm actor is started with. */
+export interface AlarmServiceInput {
+  runtime: Runtime;
+  options: ResolvedAlarmOptions;
+}
+
+/** Statistics of the alarm service. */
+export interface AlarmStats {
+  byStatus: Record<string, number>;
+  total: number;
+  nextFireAt: number | null;
+  inFlight: number;
+  armedAt: number | null;
+}
+
+interface PendingSet {
+  event: object;
+  alarms: NewAlarm[];
+  many: boolean;
+}
+
+interface PendingCompletion {
+  completion: Completion;
+  /** Emits the event that tells the world what happened, once it is committed. */
+  announce: () => void;
+}
+
+class AlarmService {
+  private readonly store: AlarmStore;
+  private readonly clock: Clock;
+  private readonly events: EventBus;
+  private readonly zone: string;
+  private closed = false;
+  private sets: PendingSet[] = [];
+  private completions: PendingCompletion[] = [];
+  private flushSetsQueued = false;
+  private flushCompletionsQueued = false;
+  private readonly inFlight = new Set<number>();
+  private pumping = false;
+  private pumpAgain = false;
+  private armedAt: number | null = null;
+  private pollTimer: unknown;
+  private changeToken: number | undefined;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly options: ResolvedAlarmOptions,
+    private readonly self: AnyActorRef,
+  ) {
+    this.clock = runtime.clock;
+    this.events = runtime.events;
+    this.zone = options.zone ?? runtime.zone;
+    // Opening is synchronous for SQLite: a database that cannot be opened (or is newer than
+    // this code) fails the actor's start, and the supervisor reports it naming the Alarm.
+    this.store = options.store();
+    void this.pump();
+    this.schedulePoll();
+  }
+
+  handle(event: AlarmRequest | DueMessage | { type: string }): void {
+    if (this.closed) return;
+    switch (event.type) {
+      case 'alarm.set':
+      case 'alarm.setMany':
+        this.acceptSets(event as AlarmRequest);
+        return;
+      case 'alarm.due':
+        this.armedAt = null;
+        void this.pump();
+        return;
+      case 'alarm.cancel':
+      case 'alarm.get':
+      case 'alarm.list':
+      case 'alarm.stats':
+        this.answer(event as AlarmRequest);
+        return;
+      default:
+        replyError(
+          event,
+          new VigilError('UNKNOWN_REQUEST', `the Alarm actor does not handle '${event.type}'`),
+        );
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pollTimer !== undefined) this.clock.clearTimeout(this.pollTimer);
+    // Sets not yet committed were never acknowledged; completions not yet committed leave their
+    // alarms pending, to be delivered again after the restart (at least once).
+    void this.store.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Set: validate now (bad input changes nothing), commit with everything else of this turn.
+
+  private acceptSets(event: AlarmRequest): void {
+    const now = this.clock.now();
+    let alarms: NewAlarm[];
+    try {
+      const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
+      alarms = inputs.map((input) =>
+        prepareAlarm(input as AlarmInput, now, this.zone, this.runtime, this.options),
+      );
+    } catch (err) {
+      replyError(event, coerceError(err));
+      return;
+    }
+    this.sets.push({ event, alarms, many: event.type === 'alarm.setMany' });
+    if (!this.flushSetsQueued) {
+      this.flushSetsQueued = true;
+      // A microtask runs after the current drain turn: every set delivered in this turn is in
+      // the batch, and they all share one transaction (group commit).
+      queueMicrotask(() => void this.flushSets());
+    }
+  }
+
+  private async flushSets(): Promise<void> {
+    this.flushSetsQueued = false;
+    const batch = this.sets;
+    this.sets = [];
+    if (this.closed) return;
+    const all = batch.flatMap((s) => s.alarms);
+    let results: { row: AlarmRow; created: boolean }[];
+    try {
+      results = await this.store.insert(all);
+    } catch (err) {
+      for (const s of batch) replyError(s.event, coerceError(err));
+      return;
+    }
+    let offset = 0;
+    let earliest = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    for (const s of batch) {
+      const slice = results.slice(offset, offset + s.alarms.length);
+      offset += s.alarms.length;
+      reply(s.event, s.many ? slice.map((r) => toAlarm(r.row)) : toAlarm(slice[0]!.row));
+      for (const { row, created } of slice) {
+        if (!created) continue;
+        if (row.status === 'pending' && row.fireAt < earliest) earliest = row.fireAt;
+        if (this.events.has('alarm.set')) {
+          this.events.emit('alarm.set', {
+            id: row.id,
+            fireAt: row.fireAt,
+            target: row.target,
+            key: row.key,
+            at: now,
+          });
+        }
+      }
+    }
+    if (earliest <= now || this.armedAt === null || earliest < this.armedAt) void this.pump();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Queries.
+
+  private answer(event: AlarmRequest): void {
+    const run = async (): Promise<unknown> => {
+      switch (event.type) {
+        case 'alarm.cancel': {
+          const id = asId(event.id);
+          const row = await this.store.cancel(id, this.clock.now());
+          if (row?.status === 'cancelled' && row.settledAt !== null && !this.inFlight.has(id)) {
+            this.events.emit('alarm.cancelled', { id, at: this.clock.now() });
+            if (this.armedAt !== null && row.fireAt <= this.armedAt) void this.pump();
+          }
+          return row ? toAlarm(row) : null;
+        }
+        case 'alarm.get': {
+          const row = await this.store.get(asId(event.id));
+          return row ? toAlarm(row) : null;
+        }
+        case 'alarm.list':
+          return (await this.store.list(asFilter(event.filter))).map(toAlarm);
+        case 'alarm.stats': {
+          const stats = await this.store.stats();
+          return { ...stats, inFlight: this.inFlight.size, armedAt: this.armedAt } satisfies AlarmStats;
+        }
+        default:
+          throw new VigilError('UNKNOWN_REQUEST', `unknown request '${(event as { type: string }).type}'`);
+      }
+    };
+    run().then(
+      (value) => reply(event, value),
+      (err) => replyError(event, coerceError(err)),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Firing. `pump` delivers what is due (up to `maxInFlight` at once) and arms the Timer for the
+  // earliest pending alarm after now. It runs after a set, a Timer wake, a committed batch of
+  // outcomes, and a write by another connection; a call while it runs makes it go round again.
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        if (this.closed) return;
+        const now = this.clock.now();
+        const room = this.options.maxInFlight - this.inFlight.size;
+        if (room > 0) {
+          const due = await this.store.due(now, room + this.inFlight.size);
+          for (const row of due) if (!this.inFlight.has(row.id) && !this.closed) this.fire(row, now);
+        }
+        if (this.closed) return;
+        this.arm(await this.store.nextPending(now));
+      } while (this.pumpAgain);
+    } catch (err) {
+      this.crash(err);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private arm(next: AlarmRow | undefined): void {
+    const timer = this.options.timerName;
+    if (!next) {
+      if (this.armedAt !== null) this.runtime.send(timer, { type: 'timer.disarm' });
+      this.armedAt = null;
+      return;
+    }
+    if (next.fireAt === this.armedAt) return;
+    this.armedAt = next.fireAt;
+    this.runtime.send(timer, { type: 'timer.arm', at: next.fireAt });
+    const now = this.clock.now();
+    if (this.events.has('alarm.armed')) {
+      this.events.emit('alarm.armed', { id: next.id, fireAt: next.fireAt, inMs: next.fireAt - now, at: now });
+    }
+  }
+
+  private fire(row: AlarmRow, now: number): void {
+    const { id, target } = row;
+    let message: Record<string, unknown>;
+    let recurrence: Recurrence | null;
+    let misfire: MisfirePolicy;
+    try {
+      message = decodeMessage(row.message);
+      recurrence = row.recurrence === null ? null : validateRecurrence(JSON.parse(row.recurrence));
+      misfire = row.misfire === null ? this.options.misfire : validateMisfire(JSON.parse(row.misfire));
+    } catch (err) {
+      this.fail(row, now, row.attempts, `cannot decode the stored alarm: ${coerceError(err).message}`);
+      return;
+    }
+    const lateMs = now - row.fireAt;
+    if (misfire.policy === 'skip' && lateMs > misfire.toleranceMs) {
+      this.settle(
+        row.id,
+        { kind: 'missed', id, at: now, lateMs, next: this.nextOf(row, recurrence, now, true) },
+        () => this.events.emit('alarm.missed', { id, target, lateMs, at: now }),
+      );
+      return;
+    }
+    if (!this.runtime.isDeclared(target)) {
+      this.fail(row, now, row.attempts, `target '${target}' is not declared any more`);
+      return;
+    }
+    const attempt = row.attempts + 1;
+    this.inFlight.add(id);
+    if (this.events.has('alarm.fired')) {
+      this.events.emit('alarm.fired', {
+        id,
+        target,
+        attempt,
+        scheduledFor: row.scheduledFor,
+        lateMs,
+        at: now,
+      });
+    }
+    const delivery = {
+      ...message,
+      type: typeof message.type === 'string' && message.type.length > 0 ? message.type : 'alarm',
+      alarm: { alarmId: id, attempt, firedAt: now, scheduledFor: row.scheduledFor },
+    };
+    this.runtime.call(target, delivery, { timeoutMs: this.options.deliveryTimeoutMs }).then(
+      () => {
+        const at = this.clock.now();
+        const next = this.nextOf(row, recurrence, at, misfire.policy === 'coalesce');
+        this.settle(id, { kind: 'fired', id, firedAt: at, attempts: attempt, next }, () =>
+          this.events.emit('alarm.delivered', { id, target, attempt, lateMs: now - row.scheduledFor, at }),
+        );
+      },
+      (err: unknown) => this.deliveryFailed(row, attempt, coerceError(err)),
+    );
+  }
+
+  private deliveryFailed(row: AlarmRow, attempt: number, err: Error): void {
+    const now = this.clock.now();
+    const code = (err as { code?: unknown }).code;
+    if (code === 'UNKNOWN_ACTOR') {
+      this.fail(row, now, attempt, `target '${row.target}' is not declared any more`);
+      return;
+    }
+    const transient =
+      (typeof code === 'string' && TRANSIENT_CODES.has(code)) ||
+      (err as { retryable?: unknown }).retryable === true;
+    if (!transient) {
+      this.fail(row, now, attempt, `target '${row.target}' refused it: ${err.message}`);
+      return;
+    }
+    const maxAttempts = row.maxAttempts;
+    if (attempt >= maxAttempts) {
+      this.fail(row, now, attempt, `gave up after ${attempt} attempt(s): ${err.message}`);
+      return;
+    }
+    const backoff = parseBackoff(row.backoff) ?? this.options.backoff;
+    const retryAfter = (err as { retryAfterMs?: unknown }).retryAfterMs;
+    const delay = Math.max(retryDelay(backoff, attempt), typeof retryAfter === 'number' ? retryAfter : 0);
+    const nextAt = now + delay;
+    this.settle(
+      row.id,
+      { kind: 'retry', id: row.id, attempts: attempt, fireAt: nextAt, reason: err.message },
+      () =>
+        this.events.emit('alarm.retried', {
+          id: row.id,
+          target: row.target,
+          attempt,
+          nextAt,
+          reason: err.message,
+          at: now,
+        }),
+    );
+  }
+
+  private fail(row: AlarmRow, now: number, attempts: number, reason: string): void {
+    this.settle(row.id, { kind: 'failed', id: row.id, at: now, attempts, reason }, () =>
+      this.events.emit('alarm.failed', { id: row.id, target: row.target, reason, at: now }),
+    );
+  }
+
+  /**
+   * The next occurrence of a recurring alarm. Normally counted from the scheduled instant, so
+   * the series keeps its cadence and a late process catches up on every missed occurrence;
+   * `fromNow` (coalesce, skip) counts from now, collapsing the missed ones into this run.
+   */
+  private nextOf(
+    row: AlarmRow,
+    recurrence: Recurrence | null,
+    now: number,
+    fromNow: boolean,
+  ): NewAlarm | undefined {
+    if (!recurrence) return undefined;
+    const after = fromNow ? Math.max(now, row.scheduledFor) : row.scheduledFor;
+    const fireAt = nextOccurrence(recurrence, after, this.zone);
+    if (fireAt === null) return undefined;
+    return {
+      fireAt,
+      target: row.target,
+      message: row.message,
+      recurrence: row.recurrence,
+      misfire: row.misfire,
+      maxAttempts: row.maxAttempts,
+      backoff: row.backoff,
+      createdAt: now,
+    };
+  }
+
+  /** Queues an outcome; all outcomes of a turn are committed in one transaction. */
+  private settle(id: number, completion: Completion, announce: () => void): void {
+    this.inFlight.add(id);
+    this.completions.push({ completion, announce });
+    if (!this.flushCompletionsQueued) {
+      this.flushCompletionsQueued = true;
+      queueMicrotask(() => void this.flushCompletions());
+    }
+  }
+
+  private async flushCompletions(): Promise<void> {
+    this.flushCompletionsQueued = false;
+    const batch = this.completions;
+    this.completions = [];
+    if (this.closed || batch.length === 0) return;
+    try {
+      await this.store.complete(batch.map((c) => c.completion));
+    } catch (err) {
+      // The deliveries happened; only their record failed (disk full, busy). Keep them in flight
+      // (so they are not delivered again by this incarnation) and try the record again later.
+      this.completions.unshift(...batch);
+      this.clock.setTimeout(() => {
+        if (this.closed || this.flushCompletionsQueued) return;
+        this.flushCompletionsQueued = true;
+        void this.flushCompletions();
+      }, 1000);
+      this.events.emit('listener.error', { event: 'alarm.complete', error: coerceError(err) });
+      return;
+    }
+    for (const { completion, announce } of batch) {
+      this.inFlight.delete(completion.id);
+      announce();
+    }
+    void this.pump();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writes by other connections (the CLI): `PRAGMA data_version` changes; go round again.
+
+  private schedulePoll(): void {
+    if (this.options.pollMs <= 0 || this.closed) return;
+    this.pollTimer = this.clock.setTimeout(() => {
+      this.pollTimer = undefined;
+      this.store.changeToken().then(
+        (token) => {
+          if (this.changeToken !== undefined && token !== this.changeToken) void this.pump();
+          this.changeToken = token;
+          this.schedulePoll();
+        },
+        (err) => this.crash(err),
+      );
+    }, this.options.pollMs);
+  }
+
+  private crash(err: unknown): void {
+    if (this.closed) return;
+    exit(this.self, Exit.error(coerceError(err)));
+  }
+}
+
+/** The Alarm actor's logic. */
+export const alarmLogic = fromCallback<{ type: string }, AlarmServiceInput>(({ input, receive, self }) => {
+  const service = new AlarmService(input.runtime, input.options, self);
+  receive((event) => service.handle(event));
+  return () => service.close();
+});
+
+function asArray(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw new VigilError('INVALID_REQUEST', "'items' must be an array of alarms");
+  return value;
+}
+
+function asId(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new VigilError(
+      'INVALID_ID',
+      `alarm id must be a positive integer, got ${String(value).slice(0, 40)}`,
+    );
+  }
+  return value;
+}
+
+function asFilter(value: unknown): ListFilter {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null)
+    throw new VigilError('INVALID_REQUEST', 'filter must be an object');
+  return value as ListFilter;
+}
+
+function parseBackoff(text: string | null): { minMs: number; maxMs: number; factor: number } | undefined {
+  if (text === null) return undefined;
+  try {
+    const b = JSON.parse(text) as { minMs: number; maxMs: number; factor: number };
+    return b.minMs >= 0 && b.maxMs >= b.minMs && b.factor >= 1 ? b : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type { Alarm };

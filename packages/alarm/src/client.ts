@@ -1,0 +1,81 @@
+/**
+ * The typed front of the Alarm actor. Every method is a `call` to the actor's mailbox, so it
+ * works from anywhere in the process and survives restarts of the actor (names, not references).
+ */
+import type { Runtime } from '@vigil/runtime';
+import type { AlarmStats } from './alarm.js';
+import type { When } from './parse.js';
+import type { Alarm, AlarmInput, SetOptions } from './request.js';
+import type { ListFilter } from './store/types.js';
+
+/** Options of the client's calls. */
+export interface ClientOptions {
+  /** Name the Alarm actor is registered under (default 'Alarm'). */
+  name?: string;
+  /** Call timeout in ms (default 30 s: a commit under load can take a while). */
+  timeoutMs?: number;
+}
+
+/**
+ * Sets, cancels and reads alarms.
+ *
+ * @example
+ * const alarms = new AlarmClient(runtime);
+ * const a = await alarms.set('tomorrow at 9am', 'Pushover', { type: 'notify', message: 'Stand-up' });
+ * await alarms.cancel(a.id);
+ */
+export class AlarmClient {
+  private readonly name: string;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly runtime: Runtime,
+    options: ClientOptions = {},
+  ) {
+    this.name = options.name ?? 'Alarm';
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /**
+   * Stores an alarm; resolves once it is committed. `when` is a Date, epoch ms, ISO-8601 text,
+   * a duration ('in 5 minutes', '90s', `{ in: '2 hours' }`) or natural language ('tomorrow at
+   * 9am'), read in the alarm service's zone.
+   */
+  set(
+    when: When,
+    target: string,
+    message: Record<string, unknown> = {},
+    options?: SetOptions,
+  ): Promise<Alarm> {
+    return this.request({ type: 'alarm.set', when, target, message, options });
+  }
+
+  /** Stores many alarms in one transaction: all of them, or (on any invalid one) none. */
+  setMany(items: AlarmInput[]): Promise<Alarm[]> {
+    return this.request({ type: 'alarm.setMany', items });
+  }
+
+  /** Cancels a pending alarm. Resolves with the alarm (whatever its status), or null if unknown. */
+  cancel(id: number): Promise<Alarm | null> {
+    return this.request({ type: 'alarm.cancel', id });
+  }
+
+  /** One alarm, or null. */
+  get(id: number): Promise<Alarm | null> {
+    return this.request({ type: 'alarm.get', id });
+  }
+
+  /** Alarms by status and target, paged by id (`afterId`, `limit`). */
+  list(filter: ListFilter = {}): Promise<Alarm[]> {
+    return this.request({ type: 'alarm.list', filter });
+  }
+
+  /** Counts by status, the next instant, deliveries in flight. */
+  stats(): Promise<AlarmStats> {
+    return this.request({ type: 'alarm.stats' });
+  }
+
+  private request<T>(message: { type: string } & Record<string, unknown>): Promise<T> {
+    return this.runtime.call<T>(this.name, message, { timeoutMs: this.timeoutMs });
+  }
+}

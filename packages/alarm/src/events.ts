@@ -1,0 +1,44 @@
+/**
+ * The alarm package's events, added to the runtime's typed bus by declaration merging. Every
+ * alarm event carries the alarm id; lateness is `firedAt - scheduledFor` in ms.
+ */
+export {};
+
+declare module '@vigil/runtime' {
+  interface VigilEvents {
+    /** An alarm was committed (not emitted for an idempotent repeat of an existing key). */
+    'alarm.set': { id: number; fireAt: number; target: string; key: string | null; at: number };
+    /** The Timer was armed for the earliest pending alarm. */
+    'alarm.armed': { id: number; fireAt: number; inMs: number; at: number };
+    /** An alarm came due and its message is being delivered. */
+    'alarm.fired': {
+      id: number;
+      target: string;
+      attempt: number;
+      scheduledFor: number;
+      lateMs: number;
+      at: number;
+    };
+    /** The target accepted and processed the message; the alarm is marked fired. */
+    'alarm.delivered': { id: number; target: string; attempt: number; lateMs: number; at: number };
+    /** Delivery failed for a reason that may pass; the alarm fires again at `nextAt`. */
+    'alarm.retried': {
+      id: number;
+      target: string;
+      attempt: number;
+      nextAt: number;
+      reason: string;
+      at: number;
+    };
+    /** The alarm will not be delivered: undecodable, target gone, attempts exhausted, refused. */
+    'alarm.failed': { id: number; target: string; reason: string; at: number };
+    /** The misfire policy skipped an alarm that came due too long ago. */
+    'alarm.missed': { id: number; target: string; lateMs: number; at: number };
+    /** The alarm was cancelled while pending. */
+    'alarm.cancelled': { id: number; at: number };
+    /** The Timer woke before the instant it planned (the wall clock went back, or a timer ran early). */
+    'timer.premature': { aheadMs: number; at: number };
+    /** The Timer woke well after the instant it planned (host suspend, blocked loop, clock jump forward). */
+    'timer.overdue': { lateMs: number; at: number };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The Alarm actor's protocol: the requests it answers and the `Alarm` it answers with, and the
+ * validation that turns a caller's `set` into a row to insert (or a typed error, changing nothing).
+ */
+import type { Runtime } from '@vigil/runtime';
+import { InvalidOptionError, InvalidPayloadError, UnknownTargetError } from './errors.js';
+import { decodeMessage, encodeMessage } from './message.js';
+import type { ResolvedAlarmOptions, RetryBackoff } from './options.js';
+import { parseWhen, type When } from './parse.js';
+import { type MisfirePolicy, type Recurrence, validateMisfire, validateRecurrence } from './recurrence.js';
+import type { AlarmRow, AlarmStatus, ListFilter, NewAlarm } from './store/types.js';
+
+/** Per-alarm options of `set`. */
+export interface SetOptions {
+  /** Idempotency key: setting the same key again returns the first alarm, unchanged. */
+  key?: string;
+  /** Fire again on a schedule: `{ every: '1 day' }` or `{ cron: '0 9 * * 1-5', zone: 'Europe/Paris' }`. */
+  recurrence?: Recurrence;
+  /** What to do when the alarm comes due while the process was down or busy. */
+  misfire?: MisfirePolicy;
+  /** Delivery attempts before the alarm is marked failed. */
+  maxAttempts?: number;
+  /** Delay between attempts. */
+  backoff?: RetryBackoff;
+}
+
+/** One alarm to set. */
+export interface AlarmInput {
+  when: When;
+  target: string;
+  message?: Record<string, unknown>;
+  options?: SetOptions;
+}
+
+/** A stored alarm, as the API returns it. */
+export interface Alarm {
+  id: number;
+  /** When it fires next (moved by retries). */
+  fireAt: number;
+  /** The instant it was scheduled for. */
+  scheduledFor: number;
+  target: string;
+  /** The message, or null if the stored text can no longer be decoded. */
+  message: Record<string, unknown> | null;
+  status: AlarmStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  firedAt: number | null;
+  key: string | null;
+  recurrence: Recurrence | null;
+}
+
+/** What a delivered message carries beside its own fields, under the key `alarm`. */
+export interface DeliveryInfo {
+  alarmId: number;
+  /** 1 for the first delivery; higher on retries and on redelivery after a crash. */
+  attempt: number;
+  firedAt: number;
+  scheduledFor: number;
+}
+
+/** A message as a target receives it: the stored message plus `alarm`. */
+export type Delivery<M extends Record<string, unknown> = Record<string, unknown>> = M & {
+  type: string;
+  alarm: DeliveryInfo;
+};
+
+/** Requests understood by the Alarm actor (what `AlarmClient` sends). */
+export type AlarmRequest =
+  | ({ type: 'alarm.set' } & AlarmInput)
+  | { type: 'alarm.setMany'; items: AlarmInput[] }
+  | { type: 'alarm.cancel'; id: number }
+  | { type: 'alarm.get'; id: number }
+  | { type: 'alarm.list'; filter?: ListFilter }
+  | { type: 'alarm.stats' };
+
+const OPTION_KEYS = new Set(['key', 'recurrence', 'misfire', 'maxAttempts', 'backoff']);
+
+/**
+ * Validates one `set` and builds the row to insert. Throws a typed error for anything wrong:
+ * time (INVALID_TIME, TIME_IN_PAST, INVALID_ZONE), target (UNKNOWN_TARGET), message
+ * (INVALID_PAYLOAD, PAYLOAD_TOO_LARGE), options (INVALID_OPTION, INVALID_RECURRENCE).
+ */
+export function prepareAlarm(
+  input: AlarmInput,
+  now: number,
+  zone: string,
+  runtime: Runtime,
+  options: ResolvedAlarmOptions,
+): NewAlarm {
+  if (typeof input !== 'object' || input === null)
+    throw new InvalidOptionError('alarm', input, 'must be an object');
+  const { at } = parseWhen(input.when, { now, zone });
+  const target = input.target;
+  if (typeof target !== 'string' || !runtime.isDeclared(target)) throw new UnknownTargetError(target);
+  const message = encodeMessage(input.message ?? {}, options.maxMessageBytes);
+  if (input.message && Object.hasOwn(input.message, 'alarm')) {
+    throw new InvalidPayloadError(
+      '$.alarm',
+      "'alarm' is reserved: deliveries carry the alarm's id and attempt there",
+    );
+  }
+  const opts = input.options ?? {};
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new InvalidOptionError('options', opts, 'must be an object');
+  }
+  for (const key of Object.keys(opts)) {
+    if (!OPTION_KEYS.has(key))
+      throw new InvalidOptionError(key, (opts as Record<string, unknown>)[key], 'is not an option of set');
+  }
+  const key = opts.key;
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+    throw new InvalidOptionError('key', key, 'must be a string of 1 to 200 characters');
+  }
+  const recurrence = opts.recurrence === undefined ? null : validateRecurrence(opts.recurrence);
+  const misfire = opts.misfire === undefined ? null : validateMisfire(opts.misfire);
+  const maxAttempts = opts.maxAttempts ?? options.maxAttempts;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
+    throw new InvalidOptionError('maxAttempts', maxAttempts, 'must be an integer from 1 to 1000');
+  }
+  const backoff = opts.backoff;
+  if (
+    backoff !== undefined &&
+    (typeof backoff !== 'object' ||
+      backoff === null ||
+      !(backoff.minMs >= 0) ||
+      !(backoff.maxMs >= backoff.minMs) ||
+      !(backoff.factor >= 1))
+  ) {
+    throw new InvalidOptionError('backoff', backoff, 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }');
+  }
+  return {
+    fireAt: at,
+    target,
+    message,
+    key: key ?? null,
+    recurrence: recurrence ? JSON.stringify(recurrence) : null,
+    misfire: misfire ? JSON.stringify(misfire) : null,
+    maxAttempts,
+    backoff: backoff
+      ? JSON.stringify({ minMs: backoff.minMs, maxMs: backoff.maxMs, factor: backoff.factor })
+      : null,
+    createdAt: now,
+  };
+}
+
+/** The API view of a stored row. A row whose JSON no longer decodes shows `message: null`. */
+export function toAlarm(row: AlarmRow): Alarm {
+  return {
+    id: row.id,
+    fireAt: row.fireAt,
+    scheduledFor: row.scheduledFor,
+    target: row.target,
+    message: tryDecode(row.message),
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.lastError,
+    createdAt: row.createdAt,
+    firedAt: row.firedAt,
+    key: row.key,
+    recurrence: tryRecurrence(row.recurrence),
+  };
+}
+
+function tryDecode(text: string): Record<string, unknown> | null {
+  try {
+    return decodeMessage(text);
+  } catch {
+    return null;
+  }
+}
+
+function tryRecurrence(text: string | null): Recurrence | null {
+  if (text === null) return null;
+  try {
+    return validateRecurrence(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The alarm service as a piece of a supervision tree: a `rest_for_one` supervisor over the
+ * Timer and then the Alarm. If the Timer dies, the Alarm restarts after it and re-arms the new
+ * Timer from the store; if the Alarm dies, it alone restarts and reads everything back.
+ */
+import { type SupervisorSpec, supervisor, worker } from '@vigil/runtime';
+import { alarmLogic } from './alarm.js';
+import { type AlarmOptions, resolveOptions } from './options.js';
+import { openSqliteStore } from './store/sqlite.js';
+import { timerMachine } from './timer.js';
+
+/**
+ * Builds the alarm service's supervisor spec. Options are validated here, before anything runs.
+ *
+ * @example
+ * await runtime.start([alarmSupervisor({ db: 'vigil.db' }), worker('Pushover', pushover)]);
+ */
+export function alarmSupervisor(options: AlarmOptions): SupervisorSpec {
+  const resolved = resolveOptions(options, (path, synchronous) => openSqliteStore(path, { synchronous }));
+  return supervisor(
+    resolved.supervisorName,
+    [
+      worker(resolved.timerName, timerMachine, {
+        input: ({ runtime }: { runtime: import('@vigil/runtime').Runtime }) => ({
+          alarmName: resolved.name,
+          sliceMs: resolved.sliceMs,
+          lateWakeMs: resolved.lateWakeMs,
+          clock: runtime.clock,
+          events: runtime.events,
+        }),
+      }),
+      worker(resolved.name, alarmLogic, {
+        input: ({ runtime }: { runtime: import('@vigil/runtime').Runtime }) => ({
+          runtime,
+          options: resolved,
+        }),
+      }),
+    ],
+    { strategy: 'rest_for_one', maxRestarts: 5, withinMs: 10_000 },
+  );
+}
