@@ -94,6 +94,7 @@ class SqliteAlarmStore implements AlarmStore {
   readonly #stmts;
   readonly #insertMany: (alarms: readonly NewAlarm[]) => { row: AlarmRow; created: boolean }[];
   readonly #completeMany: (batch: readonly Completion[]) => void;
+  readonly #cancelOne: (id: number, at: number) => AlarmRow | undefined;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -143,14 +144,19 @@ class SqliteAlarmStore implements AlarmStore {
 
     const insertOne = (alarm: NewAlarm): { row: AlarmRow; created: boolean } => {
       const params = checkNewAlarm(alarm);
-      const inserted = this.#stmts.insert!.get(params) as AlarmRow | undefined;
-      if (inserted) return { row: inserted, created: true };
-      // The only conflict target is the key, so a missing RETURNING row means the key exists,
-      // possibly inserted earlier in this same batch (same transaction, hence visible).
-      return { row: this.#stmts.byKey.get(params.key) as AlarmRow, created: false };
+      // Look the key up first rather than relying on the conflict alone: a conflicting INSERT
+      // still burns an AUTOINCREMENT id. A row inserted earlier in this same batch is visible here.
+      const existing =
+        params.key === null ? undefined : (this.#stmts.byKey.get(params.key) as AlarmRow | undefined);
+      if (existing) return { row: existing, created: false };
+      return { row: this.#stmts.insert!.get(params) as AlarmRow, created: true };
     };
-    this.#insertMany = db.transaction((alarms: readonly NewAlarm[]) => alarms.map(insertOne));
-    this.#completeMany = db.transaction((batch: readonly Completion[]) => {
+    // Write transactions are IMMEDIATE: they take the write lock up front (waiting up to
+    // busy_timeout), so a read-then-write inside one cannot fail with SQLITE_BUSY_SNAPSHOT when
+    // another connection committed in between.
+    const insertMany = db.transaction((alarms: readonly NewAlarm[]) => alarms.map(insertOne));
+    this.#insertMany = (alarms) => insertMany.immediate(alarms);
+    const completeMany = db.transaction((batch: readonly Completion[]) => {
       const s = this.#stmts;
       for (const c of batch) {
         let changed: number;
@@ -177,6 +183,11 @@ class SqliteAlarmStore implements AlarmStore {
         if (changed > 0 && (c.kind === 'fired' || c.kind === 'missed') && c.next) insertOne(c.next);
       }
     });
+    this.#completeMany = (batch) => completeMany.immediate(batch);
+    this.#cancelOne = db.transaction((id: number, at: number) => {
+      this.#stmts.cancel!.run(at, id);
+      return this.#stmts.get.get(id) as AlarmRow | undefined;
+    }).immediate;
   }
 
   async insert(alarms: readonly NewAlarm[]): Promise<{ row: AlarmRow; created: boolean }[]> {
@@ -201,12 +212,7 @@ class SqliteAlarmStore implements AlarmStore {
   }
 
   async cancel(id: number, at: number): Promise<AlarmRow | undefined> {
-    return this.#write('cancel', () =>
-      this.#db.transaction(() => {
-        this.#stmts.cancel!.run(at, id);
-        return this.#stmts.get.get(id) as AlarmRow | undefined;
-      })(),
-    );
+    return this.#write('cancel', () => this.#cancelOne(id, at));
   }
 
   async nextPending(after?: number): Promise<AlarmRow | undefined> {
