@@ -142,6 +142,13 @@ describe('ordering', () => {
     expect(await store.due(T0 + 9, 10)).toEqual([]);
   });
 
+  it('nextPending(after) skips alarms at or before the instant', async () => {
+    await store.insert([alarm(T0 + 30), alarm(T0 + 10), alarm(T0 + 20)]);
+    expect((await store.nextPending(T0 + 10))?.id).toBe(3);
+    expect((await store.nextPending(T0 + 9))?.id).toBe(2);
+    expect(await store.nextPending(T0 + 30)).toBeUndefined();
+  });
+
   it('list filters and pages by id', async () => {
     await store.insert([alarm(T0), alarm(T0, { target: 'Other' }), alarm(T0), alarm(T0)]);
     await store.cancel(3, T0);

@@ -122,7 +122,7 @@ class SqliteAlarmStore implements AlarmStore {
             insert: prep(
               `INSERT INTO alarms (fire_at, scheduled_for, target, message, key, recurrence, misfire, max_attempts, backoff, created_at)
                VALUES (@fireAt, @fireAt, @target, @message, @key, @recurrence, @misfire, @maxAttempts, @backoff, @createdAt)
-               ON CONFLICT (key) DO NOTHING RETURNING ${COLUMNS}`,
+               RETURNING ${COLUMNS}`,
             ),
             cancel: prep(
               `UPDATE alarms SET status = 'cancelled', settled_at = ? WHERE id = ? AND status = 'pending'`,
