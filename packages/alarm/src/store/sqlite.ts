@@ -7,7 +7,7 @@
  * rejection, and so the interface matches an asynchronous backend.
  */
 import Database from 'better-sqlite3';
-import { StoreError, type StoreErrorCode } from '../errors.js';
+import { SchemaTooNewError, StoreError, type StoreErrorCode } from '../errors.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import {
   ALARM_STATUSES,
@@ -55,7 +55,7 @@ const DEFAULT_LIMIT = 100;
  * const [{ row }] = await store.insert([{ fireAt: Date.now() + 60_000, target: 'Log', message: '{}', createdAt: Date.now() }]);
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): AlarmStore {
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(path, {
       readonly: options.readonly ?? false,
@@ -64,8 +64,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
     if (options.readonly) {
       const version = schemaVersion(db);
+      if (version > SCHEMA_VERSION) throw new SchemaTooNewError(path, version, SCHEMA_VERSION);
       if (version !== SCHEMA_VERSION) {
-        if (version > SCHEMA_VERSION) migrate(db, path); // throws SchemaTooNewError
         throw new StoreError(
           'STORE_READONLY',
           'open',
@@ -77,15 +77,15 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
       migrate(db, path);
     }
-    if (options.maxPageCount !== undefined)
+    if (options.maxPageCount !== undefined) {
       db.pragma(`max_page_count = ${Math.max(1, Math.trunc(options.maxPageCount))}`);
+    }
+    return new SqliteAlarmStore(db);
   } catch (err) {
-    // biome-ignore lint/suspicious/noExplicitAny: db may be unassigned if the constructor threw
-    (db! as any)?.close?.();
-    if (err instanceof StoreError || (err as { code?: string }).code === 'STORE_SCHEMA_TOO_NEW') throw err;
+    db?.close();
+    if (err instanceof SchemaTooNewError) throw err;
     throw toStoreError(err, 'open');
   }
-  return new SqliteAlarmStore(db);
 }
 
 class SqliteAlarmStore implements AlarmStore {
@@ -101,9 +101,11 @@ class SqliteAlarmStore implements AlarmStore {
     const readOnly = db.readonly;
     const prep = <T extends unknown[] = unknown[]>(sql: string) => db.prepare<T>(sql);
     const select = `SELECT ${COLUMNS} FROM alarms`;
-    // list() has four shapes; preparing each once avoids building SQL per call.
+    // list() has four shapes; preparing each once avoids building SQL per call. The unary `+`
+    // keeps SQLite off the (status, fire_at) index, which would sort every matching row to
+    // return one page; walking the primary key from afterId stops after `limit` matches.
     const listSql = (byStatus: boolean, byTarget: boolean) =>
-      `${select} WHERE id > ?${byStatus ? ' AND status IN (SELECT value FROM json_each(?))' : ''}${
+      `${select} WHERE id > ?${byStatus ? ' AND +status IN (SELECT value FROM json_each(?))' : ''}${
         byTarget ? ' AND target = ?' : ''
       } ORDER BY id LIMIT ?`;
     this.#stmts = {
