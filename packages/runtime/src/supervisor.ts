@@ -106,6 +106,12 @@ export class Supervisor implements Process {
       await process.start();
     }
     if (!process.alive) throw new Error(`exited while starting (${process.exitReason?.kind})`);
+    if (!this.alive || this.stopping) {
+      // This supervisor began stopping while the child was starting (a restart waiting on
+      // readyWhen): terminate() found no process to stop, so stop it here or it outlives us.
+      process.kill(Exit.shutdown);
+      return;
+    }
     child.process = process;
     child.startedAt = this.monotonic();
     process.onExit((reason) => this.enqueue(() => this.childExited(child, process, reason)));

@@ -4,6 +4,7 @@
  * shutdown with a child that will not stop, brutal_kill, backoff and dynamic children.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
 import {
   createRuntime,
   DuplicateNameError,
@@ -37,6 +38,10 @@ afterEach(async () => {
   await current?.stop();
   current = undefined;
 });
+
+const boom = (): never => {
+  throw new Error('boom');
+};
 
 function setupRuntime(options?: { budget?: number }): { runtime: Runtime; clock: ManualClock } {
   const made = manualRuntime(options);
@@ -380,6 +385,25 @@ describe('shutdown', () => {
     expect(runtime.stop()).toBe(first);
     await first;
     expect(await runtime.stopped).toEqual(Exit.shutdown);
+  });
+
+  it('stopping while a restart waits for readyWhen leaves no orphan running', async () => {
+    const warmsUp = setup({}).createMachine({
+      initial: 'warming',
+      states: { warming: { after: { 100: 'ready' } }, ready: { on: { CRASH: { actions: () => boom() } } } },
+    });
+    const { runtime, clock } = setupRuntime();
+    const starting = runtime.start([
+      worker('A', warmsUp, { readyWhen: (snapshot) => (snapshot as { value?: unknown }).value === 'ready' }),
+    ]);
+    await clock.advance(100);
+    await starting;
+    runtime.send('A', { type: 'CRASH' });
+    await quiesce(); // A@2 is starting, waiting to be ready
+    await runtime.stop();
+    await clock.advance(100); // A@2 would become ready now
+    expect(runtime.status('A')).not.toBe('running');
+    expect(runtime.snapshot('A')).toBeUndefined();
   });
 
   it('a nested supervisor stops its subtree before its older siblings', async () => {
