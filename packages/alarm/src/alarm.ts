@@ -202,8 +202,11 @@ class AlarmService {
       switch (event.type) {
         case 'alarm.cancel': {
           const id = asId(event.id);
+          // The store returns the row whatever its status; only a pending -> cancelled change
+          // made by this call is announced (cancelling twice must not emit twice).
+          const wasPending = (await this.store.get(id))?.status === 'pending';
           const row = await this.store.cancel(id, this.clock.now());
-          if (row?.status === 'cancelled' && row.settledAt !== null && !this.inFlight.has(id)) {
+          if (wasPending && row?.status === 'cancelled' && !this.inFlight.has(id)) {
             this.events.emit('alarm.cancelled', { id, at: this.clock.now() });
             if (this.armedAt !== null && row.fireAt <= this.armedAt) void this.pump();
           }
