@@ -23,8 +23,9 @@ export function nameOf(self: AnyActorRef): string {
 }
 
 /**
- * Exits the Vigil actor running `self` with `reason` (default `normal`), after the current
- * event; its supervisor applies the restart rules to that reason.
+ * Exits the Vigil actor running `self` with `reason` (default `normal`): no further message is
+ * delivered to it (the rest of the current event's actions still run, inside XState), and its
+ * supervisor applies the restart rules to that reason.
  *
  * @example
  * actions: ({ self }) => exit(self, Exit.error(new Error('lost the connection')))

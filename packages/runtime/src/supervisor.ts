@@ -76,6 +76,9 @@ export class Supervisor implements Process {
     this.children = this.spec.children.map((spec) => newChild(spec));
     for (const child of this.children) {
       try {
+        // Killed while starting (its parent gave up, the runtime stopped): start nothing more.
+        if (!this.alive || this.stopping)
+          throw new Error(`supervisor stopped while starting (${this.exitReason?.kind ?? 'shutdown'})`);
         await this.startChildProcess(child);
       } catch (err) {
         await this.terminateAll();
