@@ -4,7 +4,7 @@ export type { AlarmServiceInput, AlarmStats } from './alarm.js';
 export { alarmLogic } from './alarm.js';
 export type { ClientOptions } from './client.js';
 export { AlarmClient } from './client.js';
-export { MAX_DURATION_MS, parseDuration } from './duration.js';
+export { MAX_DURATION_MS, MAX_TEXT_LENGTH, parseDuration } from './duration.js';
 export type { StoreErrorCode } from './errors.js';
 export {
   InvalidOptionError,
@@ -23,7 +23,7 @@ export { DEFAULT_MAX_MESSAGE_BYTES, decodeMessage, encodeMessage, MAX_MESSAGE_DE
 export type { AlarmOptions, ResolvedAlarmOptions, RetryBackoff } from './options.js';
 export { resolveOptions, retryDelay } from './options.js';
 export type { ParsedWhen, ParseOptions, When } from './parse.js';
-export { checkZone, formatInstant, MAX_INSTANT, parseWhen } from './parse.js';
+export { checkZone, formatInstant, MAX_INSTANT, parseWhen, zoneOffsetMinutes } from './parse.js';
 export type { MisfirePolicy, Recurrence } from './recurrence.js';
 export { MIN_INTERVAL_MS, nextOccurrence, validateMisfire, validateRecurrence } from './recurrence.js';
 export type { Alarm, AlarmInput, AlarmRequest, Delivery, DeliveryInfo, SetOptions } from './request.js';
