@@ -1,0 +1,245 @@
+/**
+ * The machine behind the HTTP targets (Pushover, Webhook). It is `defineTarget`'s shape, with
+ * what an HTTP delivery needs on top:
+ *
+ * - a transient failure is answered with a `TransientDeliveryError` that carries the server's
+ *   `retryAfterMs`, so the Alarm re-schedules the same alarm row no earlier than the server asked
+ *   (`defineTarget` wraps a thrown error and would lose that delay);
+ * - an optional retry limit that turns the last transient failure into a permanent one;
+ * - a note kept from the latest answer (Pushover's quota), answered to a query message without
+ *   waiting behind the deliveries in flight;
+ * - each request is aborted when the actor stops, through the promise actor's `signal`.
+ *
+ * A retry is durable because it is the Alarm's own retry: the row's `fire_at` moves and its
+ * attempt count grows in the same SQLite transaction, so a restart between two attempts changes
+ * nothing. The target itself holds no timer.
+ *
+ * @internal
+ */
+import type { DeliveryInfo } from '@vigil/alarm';
+import { nameOf, type Runtime, reply, replyError, runtimeOf, VigilError } from '@vigil/runtime';
+import { type AnyActorRef, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
+import type { DeliveryFailure } from './http.js';
+import { PermanentFailure } from './target.js';
+
+/**
+ * A delivery that failed for a reason that may pass (HTTP 429 or 5xx, timeout, network error).
+ * The Alarm retries the alarm with its backoff, and not before `retryAfterMs` when set.
+ * A hand-written target can answer a call with it (`replyError(event, new TransientDeliveryError(...))`)
+ * to ask for a retry at a given delay.
+ */
+export class TransientDeliveryError extends VigilError {
+  /** Read by the Alarm: retry rather than fail. */
+  readonly retryable = true;
+  /** Earliest delay before the next attempt, in ms, when the server named one. */
+  readonly retryAfterMs?: number;
+  /** HTTP status, absent when no answer arrived. */
+  readonly status?: number;
+  /** Errors reported by the server (never a secret). */
+  readonly errors: readonly string[];
+
+  constructor(reason: string, details: { retryAfterMs?: number; status?: number; errors?: string[] } = {}) {
+    super('DELIVERY_TRANSIENT', reason);
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.status !== undefined) this.status = details.status;
+    this.errors = details.errors ?? [];
+  }
+}
+
+/**
+ * A delivery the server refused for good (HTTP 400 and the like): a `PermanentFailure` that also
+ * carries the status and the server's errors, so the alarm is marked failed with them.
+ */
+export class RejectedDeliveryError extends PermanentFailure {
+  /** HTTP status, absent when the target gave up after transient failures without an answer. */
+  readonly status?: number;
+  /** Errors reported by the server (never a secret). */
+  readonly errors: readonly string[];
+
+  constructor(reason: string, details: { status?: number; errors?: string[] } = {}) {
+    super(reason);
+    if (details.status !== undefined) this.status = details.status;
+    this.errors = details.errors ?? [];
+  }
+}
+
+/** What one attempt came to: success with the value to reply, or the HTTP layer's failure. */
+export type AttemptResult<N> = ({ ok: true; value: unknown } | DeliveryFailure) & {
+  /** Something to remember from the answer (Pushover's quota); kept as the target's latest note. */
+  note?: N;
+};
+
+/** @internal What an HTTP target is made of. */
+export interface HttpTargetSpec<N> {
+  /** Machine id, for inspection. */
+  id: string;
+  /**
+   * Makes one attempt. Throws `PermanentFailure` for a delivery that no retry can fix (invalid
+   * message), before any request.
+   */
+  attempt(
+    delivery: EventObject,
+    context: { signal: AbortSignal; runtime: Runtime; name: string },
+  ): Promise<AttemptResult<N>>;
+  /** Called with each note, in the delivery's promise, e.g. to emit a bus event. */
+  onNote?(note: N, context: { runtime: Runtime; name: string }): void;
+  /** Message type answered with the latest note (or null) instead of being delivered. */
+  queryType?: string;
+  /** Retries after the first attempt before a transient failure becomes permanent (default: no limit here). */
+  maxRetries?: number;
+  /** Deliveries in flight at once. */
+  concurrency: number;
+}
+
+/** A finished attempt, as the promise actor resolves it: it never rejects, so a note survives a failure. */
+export type Settled<N> = { ok: true; value: unknown; note?: N } | { ok: false; error: Error; note?: N };
+
+/** @internal The machine's context: deliveries queued and running, and the latest note. */
+export interface HttpTargetContext<N> {
+  queue: EventObject[];
+  running: Record<string, EventObject>;
+  seq: number;
+  note: N | null;
+}
+
+/** @internal Builds the machine of an HTTP target. */
+export function httpTarget<N>(spec: HttpTargetSpec<N>) {
+  const { concurrency, maxRetries } = spec;
+  const run = fromPromise<Settled<N>, { event: EventObject; self: AnyActorRef }>(
+    async ({ input, signal }) => {
+      const runtime = runtimeOf(input.self);
+      const name = nameOf(input.self);
+      let result: AttemptResult<N>;
+      try {
+        result = await spec.attempt(input.event, { signal, runtime, name });
+      } catch (err) {
+        const error =
+          err instanceof PermanentFailure
+            ? err
+            : new TransientDeliveryError(err instanceof Error ? err.message : String(err));
+        return { ok: false, error };
+      }
+      if (result.note !== undefined) spec.onNote?.(result.note, { runtime, name });
+      const note = result.note === undefined ? {} : { note: result.note };
+      if (result.ok) return { ok: true, value: result.value, ...note };
+      return { ok: false, error: failureError(result, attemptOf(input.event), maxRetries), ...note };
+    },
+  );
+
+  return setup({
+    types: {} as { context: HttpTargetContext<N>; events: EventObject },
+    actors: { run },
+  }).createMachine({
+    id: spec.id,
+    context: { queue: [], running: {}, seq: 0, note: null },
+    on: {
+      // Longer descriptors win over '*': a child's completion is never taken for a delivery.
+      'xstate.done.actor.*': { actions: enqueueActions((args) => finish(args as FinishArgs<N>)) },
+      'xstate.error.actor.*': { actions: enqueueActions((args) => finish(args as FinishArgs<N>)) },
+      '*': {
+        actions: enqueueActions(({ context, event, enqueue, self }) => {
+          if (spec.queryType !== undefined && event.type === spec.queryType) {
+            const note = context.note;
+            enqueue(() => reply(event, note));
+            return;
+          }
+          if (Object.keys(context.running).length >= concurrency) {
+            enqueue.assign({ queue: [...context.queue, event] });
+            return;
+          }
+          const id = `delivery-${context.seq}`;
+          enqueue.assign({ running: { ...context.running, [id]: event }, seq: context.seq + 1 });
+          enqueue.spawnChild('run', { id, input: { event, self } });
+        }),
+      },
+    },
+  });
+
+  function finish({ context, event, enqueue, self }: FinishArgs<N>): void {
+    const done = event as EventObject & { actorId?: string; output?: Settled<N>; error?: unknown };
+    const id = done.actorId ?? '';
+    const delivery = context.running[id];
+    const settled: Settled<N> = done.output ?? {
+      // The promise never rejects; an error here is a bug in this file, and the Alarm retries.
+      ok: false,
+      error: new TransientDeliveryError(done.error instanceof Error ? done.error.message : 'delivery failed'),
+    };
+    if (delivery) {
+      if (settled.ok) enqueue(() => reply(delivery, settled.value));
+      else enqueue(() => replyError(delivery, settled.error));
+    }
+    const running = { ...context.running };
+    delete running[id];
+    const note = settled.note === undefined ? context.note : settled.note;
+    const [next, ...queue] = context.queue;
+    if (!next) {
+      enqueue.assign({ running, queue, note });
+      return;
+    }
+    const nextId = `delivery-${context.seq}`;
+    enqueue.assign({ running: { ...running, [nextId]: next }, queue, seq: context.seq + 1, note });
+    enqueue.spawnChild('run', { id: nextId, input: { event: next, self } });
+  }
+}
+
+/** Turns a failed attempt into the error the caller (usually the Alarm) acts on. */
+function failureError(
+  failure: DeliveryFailure,
+  attempt: number | undefined,
+  maxRetries: number | undefined,
+): Error {
+  const details = {
+    errors: failure.errors,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+  };
+  if (failure.permanent) return new RejectedDeliveryError(failure.reason, details);
+  if (maxRetries !== undefined && attempt !== undefined && attempt > maxRetries) {
+    return new RejectedDeliveryError(`gave up after ${attempt} attempts: ${failure.reason}`, details);
+  }
+  return new TransientDeliveryError(failure.reason, {
+    ...details,
+    ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+  });
+}
+
+/** The attempt number of an alarm delivery; undefined for a message sent directly, not by an alarm. */
+function attemptOf(event: EventObject): number | undefined {
+  const alarm = (event as { alarm?: Partial<DeliveryInfo> }).alarm;
+  return typeof alarm?.attempt === 'number' ? alarm.attempt : undefined;
+}
+
+/** Splits a delivery into its own fields, without `type` and the alarm envelope. */
+export function payloadOf(event: EventObject): Record<string, unknown> {
+  const { type: _type, alarm: _alarm, ...rest } = event as EventObject & { alarm?: unknown };
+  return rest;
+}
+
+/** Validates a retry limit option. */
+export function checkMaxRetries(value: unknown, target: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new VigilError(
+      'INVALID_OPTION',
+      `${target}: maxRetries must be an integer >= 0, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Validates a concurrency option. */
+export function checkConcurrency(value: unknown, target: string): number {
+  if (value === undefined) return DEFAULT_CONCURRENCY;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new VigilError(
+      'INVALID_OPTION',
+      `${target}: concurrency must be a positive integer, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Requests in flight per HTTP target unless told otherwise. */
+const DEFAULT_CONCURRENCY = 8;
+
+// biome-ignore lint/suspicious/noExplicitAny: the enqueue helper's full type is XState-internal
+type FinishArgs<N> = { context: HttpTargetContext<N>; event: EventObject; enqueue: any; self: AnyActorRef };
