@@ -7,7 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAlarms } from './alarms.js';
 import { type CliIo, type Context, makeContext } from './context.js';
 import { registerDemo } from './demo.js';
-import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeOf } from './errors.js';
+import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeOf, oneLine } from './errors.js';
 import { registerParse } from './parse.js';
 import { registerWorkflows } from './workflows.js';
 
@@ -52,7 +52,7 @@ export function buildProgram(ctx: Context): Command {
     .configureOutput({
       writeOut: (text) => ctx.out(text),
       writeErr: (text) => ctx.err(text),
-      outputError: (text) => ctx.err(`vigil: USAGE: ${text.replace(/^error: /, '').trim()}`),
+      outputError: (text) => ctx.err(`vigil: USAGE: ${oneLine(text.replace(/^error: /, '').trim())}`),
     })
     .showSuggestionAfterError()
     .helpCommand(true);
