@@ -194,7 +194,10 @@ function failureError(
   };
   if (failure.permanent) return new RejectedDeliveryError(failure.reason, details);
   if (maxRetries !== undefined && attempt !== undefined && attempt > maxRetries) {
-    return new RejectedDeliveryError(`gave up after ${attempt} attempts: ${failure.reason}`, details);
+    return new RejectedDeliveryError(
+      `gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${failure.reason}`,
+      details,
+    );
   }
   return new TransientDeliveryError(failure.reason, {
     ...details,
