@@ -1,0 +1,47 @@
+/** What every example shares: fast mode, a temp database, and "am I the program being run?". */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** True when `--fast` is on the command line or VIGIL_FAST=1: seconds instead of days. */
+export function fastMode(argv: string[] = process.argv): boolean {
+  return argv.includes('--fast') || process.env.VIGIL_FAST === '1';
+}
+
+/** True when the module at `moduleUrl` is the script Node was started with (not imported). */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  const self = fileURLToPath(moduleUrl);
+  return path.resolve(script) === self || path.resolve(script) === self.replace(/\.ts$/, '');
+}
+
+/** A database file in a fresh temp directory; `cleanup` removes the directory. */
+export function tempDatabase(prefix: string): { file: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vigil-${prefix}-`));
+  return {
+    file: path.join(dir, 'vigil.db'),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Where output goes: the console by default, a line collector in tests. */
+export type Print = (line?: string) => void;
+
+export const consolePrint: Print = (line = '') => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Runs `main` as a program: exit code 0 when it resolves true, 1 otherwise, no stack traces. */
+export function runAsProgram(main: () => Promise<boolean>): void {
+  main().then(
+    (ok) => {
+      process.exitCode = ok ? 0 : 1;
+    },
+    (err: unknown) => {
+      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
