@@ -83,6 +83,7 @@ class AlarmService {
   private armedAt: number | null = null;
   private pollTimer: unknown;
   private changeToken: number | undefined;
+  private waitingForStart = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -95,6 +96,14 @@ class AlarmService {
     // Opening is synchronous for SQLite: a database that cannot be opened (or is newer than
     // this code) fails the actor's start, and the supervisor reports it naming the Alarm.
     this.store = options.store();
+    // The baseline for the poll is taken before the first read: a write by another connection
+    // after this point is seen by the first poll (taken at the first poll, it would be missed).
+    this.store.changeToken().then(
+      (token) => {
+        this.changeToken ??= token;
+      },
+      (err) => this.crash(err),
+    );
     void this.pump();
     this.schedulePoll();
   }
@@ -249,7 +258,12 @@ class AlarmService {
         if (this.closed) return;
         const now = this.clock.now();
         const room = this.options.maxInFlight - this.inFlight.size;
-        if (room > 0) {
+        if (this.runtime.state === 'starting') {
+          // The runtime refuses calls until its whole tree has started; delivering now would turn
+          // every alarm that is overdue at start into a failed attempt with backoff. Fire once
+          // the start is over (the Timer is still armed for the next future alarm below).
+          this.fireWhenStarted();
+        } else if (room > 0) {
           const due = await this.store.due(now, room + this.inFlight.size);
           for (const row of due) if (!this.inFlight.has(row.id) && !this.closed) this.fire(row, now);
         }
@@ -261,6 +275,22 @@ class AlarmService {
     } finally {
       this.pumping = false;
     }
+  }
+
+  private fireWhenStarted(): void {
+    if (this.waitingForStart) return;
+    this.waitingForStart = true;
+    // Not a clock timer: this waits for the event loop (the rest of the tree starting), not for time.
+    const check = () => {
+      if (this.closed) return;
+      if (this.runtime.state === 'starting') {
+        setImmediate(check);
+        return;
+      }
+      this.waitingForStart = false;
+      void this.pump();
+    };
+    setImmediate(check);
   }
 
   private arm(next: AlarmRow | undefined): void {
