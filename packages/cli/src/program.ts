@@ -36,6 +36,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       // --help and --version print and end normally; every other commander error is a usage
       // error it has already reported through `outputError`.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
+      // `vigil help` asked for help (0); help shown because a group got no command is a usage error.
+      if (err.code === 'commander.help' && err.exitCode === 0) return EXIT_OK;
       return EXIT_USAGE;
     }
     ctx.err(errorLine(err));
@@ -52,7 +54,16 @@ export function buildProgram(ctx: Context): Command {
     .configureOutput({
       writeOut: (text) => ctx.out(text),
       writeErr: (text) => ctx.err(text),
-      outputError: (text) => ctx.err(`vigil: USAGE: ${oneLine(text.replace(/^error: /, '').trim())}`),
+      // One line: commander's own line breaks ('Did you mean list?') become spaces.
+      outputError: (text) =>
+        ctx.err(
+          `vigil: USAGE: ${oneLine(
+            text
+              .replace(/^error: /, '')
+              .trim()
+              .replace(/\s*\n\s*/g, ' '),
+          )}`,
+        ),
     })
     .showSuggestionAfterError()
     .helpCommand(true);

@@ -1,0 +1,52 @@
+/**
+ * The real `vigil` process, end to end: exit statuses as a shell sees them, stderr without stack
+ * traces, and a `set` that is committed by the time the process has exited.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { snapshot, tempDir } from './helpers.js';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+function vigilProcess(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: packageDir,
+    encoding: 'utf8',
+    env: { ...process.env, INIT_CWD: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the vigil process', () => {
+  it('exits 0, 1 and 2 as documented, and set is durable when it exits', async () => {
+    const db = join(tempDir(), 'alarms.db');
+
+    const set = vigilProcess([
+      'alarms',
+      'set',
+      'in 1 hour',
+      '--target',
+      'Log',
+      '--message',
+      '{"n":1}',
+      '--db',
+      db,
+    ]);
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^set alarm 1\n/);
+
+    const missing = vigilProcess(['alarms', 'get', '7', '--db', db]);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: 'vigil: NOT_FOUND: no alarm with id 7\n' });
+
+    const usage = vigilProcess(['alarms', 'list', '--db', db, '--limit', 'many']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^vigil: USAGE: option '--limit <n>' argument 'many' is invalid/);
+
+    return snapshot(db).then((rows) =>
+      expect(rows).toMatchObject([{ id: 1, target: 'Log', message: '{"n":1}' }]),
+    );
+  });
+});
