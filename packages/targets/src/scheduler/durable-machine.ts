@@ -1,0 +1,319 @@
+/**
+ * Durable XState: an ordinary XState v5 machine run as a workflow, whose `after` delays are
+ * alarms and whose snapshot is committed after every event, so a machine waiting three days
+ * resumes, and fires on time, after any number of restarts.
+ *
+ * XState does not persist delayed events (statelyai/xstate#5331): `getPersistedSnapshot()` has
+ * the state and context but not the timers the state's entry scheduled, and a restored actor does
+ * not schedule them again. So the Scheduler takes over the root actor's scheduler:
+ *
+ * - `system.scheduler.schedule(self, self, event, delay, id)` (what `after` and a delayed `raise`
+ *   call) records `{ event, fireAt: now + delay }` in the run row instead of starting a timer,
+ *   and an alarm is set for it under the key `run:<id>:delay:<n>`;
+ * - `system.scheduler.cancel(self, id)` (what leaving the state calls) forgets the record and
+ *   cancels the alarm;
+ * - when the alarm is delivered, the recorded event is sent to the actor (restored from its
+ *   persisted snapshot if the process restarted): `xstate.after.*` events are ordinary events
+ *   to the machine, so this is exactly what its own timer would have done.
+ *
+ * The record, not the actor, is the truth about pending delays: the snapshot and the records are
+ * committed in one transaction after each event, before the delivery of the alarm is answered.
+ * A delivery whose record is gone or renumbered (the state was left, or re-entered) is stale and
+ * acknowledged without effect.
+ *
+ * Delays of other actors (invoked or spawned children, `sendTo` with a delay) stay in-memory
+ * XState timers on the runtime's clock: they are not durable.
+ */
+
+import { parseDuration } from '@vigil/alarm';
+import { coerceError, VigilError } from '@vigil/runtime';
+import { type AnyActor, type AnyActorRef, type AnyStateMachine, createActor, type EventObject } from 'xstate';
+import type { MachineTimers, RunRecord } from './run-store.js';
+import type { SchedulerService } from './scheduler.js';
+import type { MachineWorkflow } from './workflow.js';
+
+/** Definition of a machine workflow. */
+export interface MachineWorkflowDefinition {
+  name: string;
+  /** The machine; its `input` is the `context` given to `WorkflowClient.start`. */
+  machine: AnyStateMachine;
+}
+
+/**
+ * Registers an XState v5 machine as a durable workflow. Keys of `after` that are neither numbers
+ * nor delays named in `setup({ delays })` are read as durations ('3 days', '90s', '1 week'):
+ * XState itself would fire such a transition at once, since it finds no delay by that name.
+ *
+ * Rules the machine must follow:
+ * - its context (and input) must be JSON: the snapshot is stored as JSON after every event;
+ * - no raw timers (`setTimeout`) in actions: use `after` or a delayed `raise`, which are durable;
+ * - side effects belong in invoked actors (`fromPromise`), which run again when the machine is
+ *   restored after a restart: make them idempotent (key them on the run id);
+ * - external events arrive through `WorkflowClient.signal(runId, type, payload)`.
+ *
+ * @example
+ * const trial = defineMachineWorkflow({
+ *   name: 'trial',
+ *   machine: createMachine({
+ *     initial: 'active',
+ *     states: {
+ *       active: { after: { '14 days': 'expired' }, on: { upgrade: 'paid' } },
+ *       expired: { type: 'final' },
+ *       paid: { type: 'final' },
+ *     },
+ *   }),
+ * });
+ */
+export function defineMachineWorkflow(definition: MachineWorkflowDefinition): MachineWorkflow {
+  const { name, machine } = definition;
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200)
+    throw new VigilError('INVALID_WORKFLOW', 'a machine workflow needs a name of 1 to 200 characters');
+  if (
+    typeof machine !== 'object' ||
+    machine === null ||
+    typeof machine.provide !== 'function' ||
+    !machine.root
+  )
+    throw new VigilError('INVALID_WORKFLOW', `workflow '${name}': machine must be an XState v5 machine`);
+  const named = machine.implementations.delays ?? {};
+  const extra: Record<string, number> = {};
+  const visit = (node: AnyStateMachine['root']): void => {
+    for (const key of Object.keys(node.config.after ?? {})) {
+      if (!Number.isNaN(Number(key)) || Object.hasOwn(named, key) || Object.hasOwn(extra, key)) continue;
+      try {
+        extra[key] = parseDuration(key);
+      } catch (err) {
+        throw new VigilError(
+          'INVALID_WORKFLOW',
+          `workflow '${name}': state '${node.id}' has after '${key}', which is neither a number, a named delay nor a duration (${coerceError(err).message})`,
+        );
+      }
+    }
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(machine.root);
+  const provided = Object.keys(extra).length > 0 ? machine.provide({ delays: extra }) : machine;
+  return Object.freeze({ kind: 'machine', name, machine: provided });
+}
+
+interface Live {
+  actor: AnyActor;
+  run: RunRecord;
+  timers: MachineTimers;
+  /** Alarm ids by delay number, once their `set` resolved. */
+  alarmIds: Map<number, number>;
+  /** True while the Scheduler itself sends: it persists after the send, with the event's name. */
+  driving: boolean;
+  ended: boolean;
+}
+
+/** @internal The live actors of machine runs, for one incarnation of the Scheduler. */
+export class MachineRunner {
+  private readonly live = new Map<string, Live>();
+
+  constructor(private readonly host: SchedulerService) {}
+
+  /** Creates and starts the actor of a new run, commits its first snapshot, sets its alarms. */
+  async begin(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
+    const live = this.create(run, workflow, undefined);
+    if (live.ended) return;
+    this.persist(live, 'start', null);
+    await this.arm(live);
+  }
+
+  /** After a restart: restores the actor from its snapshot and sets every pending delay's alarm again. */
+  async restore(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
+    const live = this.live.get(run.id) ?? this.create(run, workflow, run.snapshot);
+    if (!live.ended) await this.arm(live);
+  }
+
+  /** A delay's alarm was delivered: sends its event if the delay is still pending under number `n`. */
+  async fire(run: RunRecord, workflow: MachineWorkflow, delayId: string, n: unknown): Promise<void> {
+    const live = this.live.get(run.id) ?? this.create(run, workflow, run.snapshot);
+    if (live.ended) return;
+    const pending = live.timers.pending[delayId];
+    if (!pending || pending.n !== n) return;
+    delete live.timers.pending[delayId];
+    live.alarmIds.delete(pending.n);
+    await this.drive(live, pending.event as EventObject, 'delay');
+  }
+
+  /** A signal: sends `event` to the machine. */
+  async send(run: RunRecord, workflow: MachineWorkflow, event: EventObject): Promise<void> {
+    const live = this.live.get(run.id) ?? this.create(run, workflow, run.snapshot);
+    if (live.ended) return;
+    await this.drive(live, event, 'signal');
+  }
+
+  /** Stops a run's actor; with `cancelAlarms`, cancels the alarms of its pending delays (the run ended). */
+  drop(runId: string, cancelAlarms: boolean): void {
+    const live = this.live.get(runId);
+    if (!live) return;
+    this.live.delete(runId);
+    live.ended = true;
+    if (cancelAlarms) for (const id of live.alarmIds.values()) this.host.cancelAlarm(id);
+    // stop() does not run exit actions, so it cancels none of the durable delays: they stay in
+    // the run row for the next incarnation.
+    live.actor.stop();
+  }
+
+  /** The Scheduler is stopping: stop every actor, keep every record. */
+  closeAll(): void {
+    for (const id of [...this.live.keys()]) this.drop(id, false);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private create(run: RunRecord, workflow: MachineWorkflow, snapshot: unknown): Live {
+    const clock = this.host.clock;
+    const actor = createActor(workflow.machine, {
+      ...(snapshot === undefined || snapshot === null
+        ? { input: run.context }
+        : { snapshot: snapshot as never }),
+      // Only the non-durable timers (children's delays) reach this clock.
+      clock: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (h) => clock.clearTimeout(h) },
+    });
+    const live: Live = {
+      actor,
+      run,
+      timers: structuredClone(run.timers ?? { next: 1, pending: {} }),
+      alarmIds: new Map(),
+      driving: true,
+      ended: false,
+    };
+    this.intercept(live);
+    this.live.set(run.id, live);
+    actor.subscribe({
+      // Transitions the Scheduler did not cause (an invoked promise settling) are committed here.
+      next: () => {
+        if (live.driving || live.ended) return;
+        this.persist(live, 'event', null);
+        void this.arm(live).catch((err) => this.host.crash(err));
+      },
+      complete: () => {
+        if (!live.driving) this.settle(live, null);
+      },
+      error: (err) => {
+        if (!live.driving) this.settle(live, coerceError(err));
+      },
+    });
+    try {
+      actor.start();
+    } finally {
+      live.driving = false;
+    }
+    const status = actor.getSnapshot().status;
+    if (status === 'done' || status === 'error')
+      this.settle(live, status === 'error' ? coerceError(actor.getSnapshot().error) : null);
+    return live;
+  }
+
+  /**
+   * Takes over the root actor's delayed events. The scheduler object is shared by the actor's
+   * whole system; only events the root sends itself are made durable.
+   */
+  private intercept(live: Live): void {
+    const scheduler = live.actor.system.scheduler;
+    const schedule = scheduler.schedule.bind(scheduler);
+    const cancel = scheduler.cancel.bind(scheduler);
+    const actor: AnyActorRef = live.actor;
+    scheduler.schedule = (source, target, event, delay, id) => {
+      if (source !== actor || target !== actor) return schedule(source, target, event, delay, id);
+      const key = id ?? `anonymous:${live.timers.next}`;
+      const previous = live.timers.pending[key];
+      if (previous) this.forget(live, previous.n);
+      live.timers.pending[key] = {
+        n: live.timers.next++,
+        fireAt: this.host.clock.now() + delay,
+        event: JSON.parse(JSON.stringify(event)),
+      };
+    };
+    scheduler.cancel = (source, id) => {
+      const pending = source === actor ? live.timers.pending[id] : undefined;
+      if (!pending) return cancel(source, id);
+      delete live.timers.pending[id];
+      this.forget(live, pending.n);
+    };
+  }
+
+  private forget(live: Live, n: number): void {
+    const alarmId = live.alarmIds.get(n);
+    live.alarmIds.delete(n);
+    if (alarmId !== undefined) this.host.cancelAlarm(alarmId);
+  }
+
+  /** Sends an event on the Scheduler's behalf, then commits the result before anyone is answered. */
+  private async drive(live: Live, event: EventObject, outcome: string): Promise<void> {
+    live.driving = true;
+    try {
+      live.actor.send(event);
+    } finally {
+      live.driving = false;
+    }
+    const status = live.actor.getSnapshot().status;
+    if (status === 'done' || status === 'error') {
+      this.settle(live, status === 'error' ? coerceError(live.actor.getSnapshot().error) : null, event.type);
+      return;
+    }
+    this.persist(live, outcome, event.type);
+    await this.arm(live);
+  }
+
+  /** Commits the snapshot and the pending delays together, with a history line. */
+  private persist(live: Live, outcome: string, detail: string | null): RunRecord {
+    const snapshot = live.actor.getSnapshot();
+    const now = this.host.clock.now();
+    // A JSON round trip is what the next incarnation will see; do it now, so what is not JSON
+    // fails the run at once rather than after a restart.
+    const persisted = JSON.parse(JSON.stringify(live.actor.getPersistedSnapshot()));
+    const run: RunRecord = {
+      ...live.run,
+      step: JSON.stringify(snapshot.value),
+      seq: live.run.seq + 1,
+      context: (persisted.context ?? {}) as Record<string, unknown>,
+      snapshot: persisted,
+      timers: structuredClone(live.timers),
+      updatedAt: now,
+    };
+    this.host.store.save(run, [
+      { seq: run.seq, step: run.step, attempt: 1, startedAt: now, endedAt: now, outcome, detail },
+    ]);
+    live.run = run;
+    this.host.stepped(run, run.step, outcome);
+    return run;
+  }
+
+  /** The machine reached a final state (error === null) or failed: commit the end of the run. */
+  private settle(live: Live, error: Error | null, detail: string | null = null): void {
+    if (live.ended) return;
+    let run = live.run;
+    try {
+      if (error === null) run = this.persist(live, 'done', detail);
+    } catch (err) {
+      error = coerceError(err);
+    }
+    const output = live.actor.getSnapshot().output;
+    live.ended = true;
+    if (error === null) this.host.finish(run, 'completed', output === undefined ? null : output, null, false);
+    else this.host.finish(run, 'failed', null, `the machine failed: ${error.message}`, false);
+  }
+
+  /** Sets the alarm of every pending delay that has none yet (idempotent by key). */
+  private async arm(live: Live): Promise<void> {
+    const runId = live.run.id;
+    await Promise.all(
+      Object.entries(live.timers.pending).map(async ([delay, t]) => {
+        if (live.alarmIds.has(t.n)) return;
+        const alarm = await this.host.setAlarm(`run:${runId}:delay:${t.n}`, t.fireAt, {
+          type: 'workflow.delay',
+          runId,
+          delay,
+          n: t.n,
+        });
+        // The state may have been left while the set was on its way: the alarm is stale already.
+        if (live.ended || live.timers.pending[delay]?.n !== t.n) this.host.cancelAlarm(alarm.id);
+        else live.alarmIds.set(t.n, alarm.id);
+      }),
+    );
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The Scheduler's public surface, for `packages/targets/src/index.ts` to re-export.
+ */
+import './events.js';
+
+export type { StartOptions, WorkflowClientOptions } from './client.js';
+export { WorkflowClient } from './client.js';
+export type { MachineWorkflowDefinition } from './durable-machine.js';
+export { defineMachineWorkflow } from './durable-machine.js';
+export type { HistoryEntry, RunFilter, RunStatus, Waiting } from './run-store.js';
+export { RUN_SCHEMA_VERSION, RUN_STATUSES } from './run-store.js';
+export type { SchedulerOptions, SchedulerRequest, WorkflowRun } from './scheduler.js';
+export { schedulerWorker } from './scheduler.js';
+export type {
+  EndOutcome,
+  FailOutcome,
+  MachineWorkflow,
+  NextOutcome,
+  RepeatOutcome,
+  RetryPolicy,
+  RunInfo,
+  SignalEvent,
+  Step,
+  StepArgs,
+  StepOutcome,
+  StepWorkflow,
+  Timing,
+  WaitOutcome,
+  Workflow,
+  WorkflowContext,
+  WorkflowDefinition,
+} from './workflow.js';
+export { defineWorkflow, end, fail, next, repeat, waitFor } from './workflow.js';
