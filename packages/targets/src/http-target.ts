@@ -91,7 +91,7 @@ export interface HttpTargetSpec<N> {
   concurrency: number;
 }
 
-/** A finished attempt, as the promise actor resolves it: it never rejects, so a note survives a failure. */
+/** @internal A finished attempt, as the promise actor resolves it: it never rejects, so a note survives a failure. */
 export type Settled<N> = { ok: true; value: unknown; note?: N } | { ok: false; error: Error; note?: N };
 
 /** @internal The machine's context: deliveries queued and running, and the latest note. */
