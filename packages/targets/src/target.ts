@@ -43,8 +43,12 @@ export class PermanentFailure extends VigilError {
 /** A handler error the Alarm may retry (anything but a `PermanentFailure`). */
 class RetryableFailure extends VigilError {
   readonly retryable = true;
+  /** Passed on from the cause, so a handler can ask for a later retry (e.g. a server's Retry-After). */
+  readonly retryAfterMs: number | undefined;
   constructor(cause: unknown) {
     super('TARGET_FAILED', cause instanceof Error ? cause.message : String(cause), { cause });
+    const after = (cause as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    this.retryAfterMs = typeof after === 'number' && after >= 0 ? after : undefined;
   }
 }
 
