@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Clock } from '@vigil/runtime';
 
 /** True when `--fast` is on the command line or VIGIL_FAST=1: seconds instead of days. */
 export function fastMode(argv: string[] = process.argv): boolean {
@@ -44,4 +45,17 @@ export function runAsProgram(main: () => Promise<boolean>): void {
       process.exitCode = 1;
     },
   );
+}
+
+/** Resolves with `run`'s value, or with `false` if `ms` pass on `clock` first; the timer is always cleared. */
+export async function within<T>(clock: Clock, ms: number, run: Promise<T>): Promise<T | false> {
+  let timer: unknown;
+  const expired = new Promise<false>((resolve) => {
+    timer = clock.setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([run, expired]);
+  } finally {
+    clock.clearTimeout(timer);
+  }
 }
