@@ -368,7 +368,7 @@ export class SchedulerService {
     // Unknown, ended, or a seq that already ran (or was superseded): acknowledge, run nothing.
     if (!run || !ACTIVE.has(run.status) || run.seq !== event.seq || run.kind !== 'steps') return true;
     const workflow = this.input.workflows.get(run.workflow);
-    if (!workflow || workflow.kind !== 'steps') {
+    if (workflow?.kind !== 'steps') {
       this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
       return true;
     }
@@ -447,7 +447,7 @@ export class SchedulerService {
     const run = this.store.get(asString(event.runId, 'runId'));
     if (!run || !ACTIVE.has(run.status) || run.kind !== 'machine') return true;
     const workflow = this.input.workflows.get(run.workflow);
-    if (!workflow || workflow.kind !== 'machine') {
+    if (workflow?.kind !== 'machine') {
       this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
       return true;
     }
