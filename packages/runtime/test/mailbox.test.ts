@@ -163,9 +163,34 @@ describe('fairness', () => {
 
     // The timer fired while the flood was still being worked off...
     expect(handledThen).toBeLessThan(total);
-    // ...and no later than one slice (plus scheduling noise) after it was due.
-    expect(late).toBeLessThanOrEqual(slice + 8);
+    // ...and no later than one slice after it was due, plus an allowance for the OS scheduler:
+    // this suite shares two cores with other test files, so wall-clock noise is not ours.
+    expect(late).toBeLessThanOrEqual(slice + 40);
     while (handled < total) await new Promise((r) => setTimeout(r, 5));
+  });
+
+  it('between two turns of the event loop, a flooding actor handles at most one budget', async () => {
+    // The same bound without wall-clock noise: an observer that re-queues itself with
+    // setImmediate runs once per event-loop turn; the flood may advance by at most `budget`
+    // messages between two of its runs.
+    const budget = 32;
+    const runtime = use(createRuntime({ budget }));
+    let handled = 0;
+    const flood = setup({}).createMachine({ on: { WORK: { actions: () => handled++ } } });
+    await runtime.start([worker('Flood', flood)]);
+    const total = 20_000;
+    for (let i = 0; i < total; i++) runtime.send('Flood', { type: 'WORK' });
+    let maxStep = 0;
+    let turns = 0;
+    let last = handled;
+    while (handled < total) {
+      await new Promise((r) => setImmediate(r));
+      maxStep = Math.max(maxStep, handled - last);
+      last = handled;
+      turns++;
+    }
+    expect(maxStep).toBeLessThanOrEqual(budget);
+    expect(turns).toBeGreaterThanOrEqual(total / budget);
   });
 });
 
