@@ -9,7 +9,9 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
-const pinned = JSON.parse(readFileSync(new URL('../package.json', import.meta.url))).packageManager.split('@')[1];
+const pinned = JSON.parse(readFileSync(new URL('../package.json', import.meta.url))).packageManager.split(
+  '@',
+)[1];
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 19)) {
   console.error(`Vigil needs Node.js 20.19 or newer; this is ${process.versions.node}.`);
