@@ -106,6 +106,21 @@ describe('durable XState delays', () => {
     await booted.runtime.stop();
   });
 
+  it('fails a run whose snapshot the redeployed machine cannot restore, and the others go on', async () => {
+    let booted = await boot(db, clock, [trial()]);
+    await booted.workflows.start('trial', { user: 'eve' }, { runId: 'm3' });
+    await booted.runtime.stop();
+    const redeployed = createMachine({ id: 'trial', initial: 'fresh', states: { fresh: {} } });
+    booted = await boot(db, clock, [defineMachineWorkflow({ name: 'trial', machine: redeployed })]);
+    await quiesce();
+    const run = await booted.workflows.get('m3');
+    expect(run?.status).toBe('failed');
+    expect(run?.error).toMatch(/^cannot restore the machine: /);
+    expect(booted.runtime.status('Scheduler')).toBe('running');
+    expect(await booted.alarms.list({ status: 'pending' })).toEqual([]);
+    await booted.runtime.stop();
+  });
+
   it('refuses an after key that is no number, named delay or duration', () => {
     const bad = createMachine({
       initial: 'a',

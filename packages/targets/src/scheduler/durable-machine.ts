@@ -116,8 +116,7 @@ export class MachineRunner {
   /** Creates and starts the actor of a new run, commits its first snapshot, sets its alarms. */
   async begin(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
     const live = this.create(run, workflow, undefined);
-    if (live.ended) return;
-    this.persist(live, 'start', null);
+    if (live.ended || !this.tryPersist(live, 'start', null)) return;
     await this.arm(live);
   }
 
@@ -151,7 +150,21 @@ export class MachineRunner {
     if (!live) return;
     this.live.delete(runId);
     live.ended = true;
-    if (cancelAlarms) for (const id of live.alarmIds.values()) this.host.cancelAlarm(id);
+    if (cancelAlarms) {
+      for (const [delay, t] of Object.entries(live.timers.pending)) {
+        const known = live.alarmIds.get(t.n);
+        if (known !== undefined) {
+          this.host.cancelAlarm(known);
+          continue;
+        }
+        // Restored from the database, its alarm id was never learnt: setting the same key
+        // returns the existing alarm (or makes one), which is then cancelled.
+        this.host
+          .setAlarm(this.keyOf(live, t.n), t.fireAt, this.messageOf(live, delay, t.n))
+          .then((alarm) => this.host.cancelAlarm(alarm.id))
+          .catch(() => undefined);
+      }
+    }
     // stop() does not run exit actions, so it cancels none of the durable delays: they stay in
     // the run row for the next incarnation.
     live.actor.stop();
@@ -164,48 +177,83 @@ export class MachineRunner {
 
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * Creates (or restores) and starts a run's actor. A snapshot the machine cannot take back (the
+   * machine changed in a deploy), or a machine that throws on start, fails that run with the
+   * reason: one bad run must not crash-loop the Scheduler and every other run with it.
+   */
   private create(run: RunRecord, workflow: MachineWorkflow, snapshot: unknown): Live {
     const clock = this.host.clock;
-    const actor = createActor(workflow.machine, {
-      ...(snapshot === undefined || snapshot === null
-        ? { input: run.context }
-        : { snapshot: snapshot as never }),
-      // Only the non-durable timers (children's delays) reach this clock.
-      clock: { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (h) => clock.clearTimeout(h) },
-    });
     const live: Live = {
-      actor,
+      actor: undefined as unknown as AnyActor,
       run,
       timers: structuredClone(run.timers ?? { next: 1, pending: {} }),
       alarmIds: new Map(),
       driving: true,
       ended: false,
     };
-    this.intercept(live);
-    this.live.set(run.id, live);
-    actor.subscribe({
-      // Transitions the Scheduler did not cause (an invoked promise settling) are committed here.
-      next: () => {
-        if (live.driving || live.ended) return;
-        this.persist(live, 'event', null);
-        void this.arm(live).catch((err) => this.host.crash(err));
-      },
-      complete: () => {
-        if (!live.driving) this.settle(live, null);
-      },
-      error: (err) => {
-        if (!live.driving) this.settle(live, coerceError(err));
-      },
-    });
     try {
-      actor.start();
-    } finally {
+      live.actor = createActor(workflow.machine, {
+        ...(snapshot === undefined || snapshot === null
+          ? { input: run.context }
+          : { snapshot: snapshot as never }),
+        // Only the non-durable timers (children's delays) reach this clock.
+        clock: {
+          setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+          clearTimeout: (h) => clock.clearTimeout(h),
+        },
+      });
+      this.intercept(live);
+      this.live.set(run.id, live);
+      live.actor.subscribe({
+        // Transitions the Scheduler did not cause (an invoked promise settling) are committed here.
+        // Nothing may throw out of an observer: XState would rethrow it from a timer.
+        next: () => {
+          if (live.driving || live.ended) return;
+          if (this.tryPersist(live, 'event', null)) void this.arm(live).catch((err) => this.host.crash(err));
+        },
+        complete: () => {
+          if (!live.driving) this.settle(live, null);
+        },
+        error: (err) => {
+          if (!live.driving) this.settle(live, coerceError(err));
+        },
+      });
+      live.actor.start();
+    } catch (err) {
       live.driving = false;
+      this.live.delete(run.id);
+      live.ended = true;
+      const verb = snapshot === undefined || snapshot === null ? 'start' : 'restore';
+      this.host.finish(
+        live.run,
+        'failed',
+        null,
+        `cannot ${verb} the machine: ${coerceError(err).message}`,
+        true,
+      );
+      return live;
     }
-    const status = actor.getSnapshot().status;
-    if (status === 'done' || status === 'error')
-      this.settle(live, status === 'error' ? coerceError(actor.getSnapshot().error) : null);
+    live.driving = false;
+    const status = live.actor.getSnapshot().status;
+    if (status === 'error') {
+      // XState reports a snapshot it cannot restore (a state the new machine lacks) this way.
+      const verb = snapshot === undefined || snapshot === null ? 'start' : 'restore';
+      const cause = coerceError(live.actor.getSnapshot().error);
+      this.settle(live, new Error(`cannot ${verb} the machine: ${cause.message}`, { cause }), null, '');
+    } else if (status === 'done') this.settle(live, null);
     return live;
+  }
+
+  /** `persist`, failing the run (instead of throwing) when its snapshot cannot be stored. */
+  private tryPersist(live: Live, outcome: string, detail: string | null): boolean {
+    try {
+      this.persist(live, outcome, detail);
+      return true;
+    } catch (err) {
+      this.settle(live, new Error(`cannot store its snapshot: ${coerceError(err).message}`));
+      return false;
+    }
   }
 
   /**
@@ -255,8 +303,7 @@ export class MachineRunner {
       this.settle(live, status === 'error' ? coerceError(live.actor.getSnapshot().error) : null, event.type);
       return;
     }
-    this.persist(live, outcome, event.type);
-    await this.arm(live);
+    if (this.tryPersist(live, outcome, event.type)) await this.arm(live);
   }
 
   /** Commits the snapshot and the pending delays together, with a history line. */
@@ -284,7 +331,12 @@ export class MachineRunner {
   }
 
   /** The machine reached a final state (error === null) or failed: commit the end of the run. */
-  private settle(live: Live, error: Error | null, detail: string | null = null): void {
+  private settle(
+    live: Live,
+    error: Error | null,
+    detail: string | null = null,
+    prefix = 'the machine failed: ',
+  ): void {
     if (live.ended) return;
     let run = live.run;
     try {
@@ -295,21 +347,27 @@ export class MachineRunner {
     const output = live.actor.getSnapshot().output;
     live.ended = true;
     if (error === null) this.host.finish(run, 'completed', output === undefined ? null : output, null, false);
-    else this.host.finish(run, 'failed', null, `the machine failed: ${error.message}`, false);
+    else this.host.finish(run, 'failed', null, `${prefix}${error.message}`, false);
+  }
+
+  private keyOf(live: Live, n: number): string {
+    return `run:${live.run.id}:delay:${n}`;
+  }
+
+  private messageOf(live: Live, delay: string, n: number): Record<string, unknown> {
+    return { type: 'workflow.delay', runId: live.run.id, delay, n };
   }
 
   /** Sets the alarm of every pending delay that has none yet (idempotent by key). */
   private async arm(live: Live): Promise<void> {
-    const runId = live.run.id;
     await Promise.all(
       Object.entries(live.timers.pending).map(async ([delay, t]) => {
         if (live.alarmIds.has(t.n)) return;
-        const alarm = await this.host.setAlarm(`run:${runId}:delay:${t.n}`, t.fireAt, {
-          type: 'workflow.delay',
-          runId,
-          delay,
-          n: t.n,
-        });
+        const alarm = await this.host.setAlarm(
+          this.keyOf(live, t.n),
+          t.fireAt,
+          this.messageOf(live, delay, t.n),
+        );
         // The state may have been left while the set was on its way: the alarm is stale already.
         if (live.ended || live.timers.pending[delay]?.n !== t.n) this.host.cancelAlarm(alarm.id);
         else live.alarmIds.set(t.n, alarm.id);

@@ -201,8 +201,17 @@ export class SchedulerService {
   // Start: repair what a crash may have left behind.
 
   private recover(): void {
+    // During the runtime's own start, calls are refused (the Alarm cannot be asked to set
+    // anything yet). Wait for the start to finish by yielding to the event loop: this is not a
+    // delay measured in time, so it does not go through the clock.
+    const started = (async () => {
+      while (this.runtime.state === 'starting' || this.runtime.state === 'idle')
+        await new Promise<void>((resolve) => setImmediate(resolve));
+    })();
     for (const run of this.store.active()) {
       void this.locked(run.id, async () => {
+        await started;
+        if (this.closed) return;
         const current = this.store.get(run.id);
         if (!current || !ACTIVE.has(current.status)) return;
         const workflow = this.input.workflows.get(current.workflow);
@@ -212,7 +221,13 @@ export class SchedulerService {
         }
         if (workflow.kind === 'machine') await this.machines.restore(current, workflow);
         else await this.arm(current);
-      }).catch((err) => this.crash(err));
+      }).catch((err) => {
+        // The Alarm refused the set (not a passing failure): report it on the run rather than
+        // crash-loop the Scheduler over one run.
+        const current = this.closed ? undefined : this.store.get(run.id);
+        if (current && ACTIVE.has(current.status))
+          this.finish(current, 'failed', null, `cannot schedule the run: ${coerceError(err).message}`, true);
+      });
     }
   }
 
