@@ -20,8 +20,8 @@ export { defineTarget, PermanentFailure } from './target.js';
 export type { WebhookDelivery, WebhookTargetOptions } from './webhook.js';
 export { webhookTarget } from './webhook.js';
 
-// --- Scheduler exports (the lead adds them here) -------------------------------------------
-// --- end of Scheduler exports --------------------------------------------------------------
+// Scheduler: durable workflows of steps chained by alarms, and durable XState machines.
+export * from './scheduler/index.js';
 
 // HTTP layer.
 export {
