@@ -263,7 +263,12 @@ class AlarmService {
           // every alarm that is overdue at start into a failed attempt with backoff. Fire once
           // the start is over (the Timer is still armed for the next future alarm below).
           this.fireWhenStarted();
-        } else if (room > 0) {
+        } else if (room > 0 && this.inFlight.size <= this.options.maxInFlight / 2) {
+          // Refill only once half the window is free: `due` returns the rows in flight too (they
+          // are pending in the store until their outcome commits), so topping up after every
+          // small completion batch re-read the whole window each time (a 100k backlog spent most
+          // of its time there). Reading at half-empty bounds the re-read to one window per half
+          // window of new deliveries.
           const due = await this.store.due(now, room + this.inFlight.size);
           for (const row of due) if (!this.inFlight.has(row.id) && !this.closed) this.fire(row, now);
         }
@@ -441,8 +446,24 @@ class AlarmService {
     this.completions.push({ completion, announce });
     if (!this.flushCompletionsQueued) {
       this.flushCompletionsQueued = true;
-      queueMicrotask(() => void this.flushCompletions());
+      queueMicrotask(() => this.flushCompletionsSoon(0));
     }
+  }
+
+  /**
+   * Commits the queued outcomes now (after this turn), or, while more replies than that are on
+   * their way, a few event-loop turns later. Each commit is an fsync (synchronous=FULL), and a
+   * target answers at most one mailbox budget of deliveries per turn: committing every turn
+   * cost one fsync per 64 alarms and dominated a backlog. The wait is bounded in turns, so a
+   * slow target cannot hold back the outcomes of the others.
+   */
+  private flushCompletionsSoon(turns: number): void {
+    const unanswered = this.inFlight.size - this.completions.length;
+    if (!this.closed && turns < 4 && unanswered > this.completions.length) {
+      setImmediate(() => this.flushCompletionsSoon(turns + 1));
+      return;
+    }
+    void this.flushCompletions();
   }
 
   private async flushCompletions(): Promise<void> {
