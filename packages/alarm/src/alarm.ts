@@ -147,11 +147,15 @@ class AlarmService {
 
   private acceptSets(event: AlarmRequest): void {
     const now = this.clock.now();
+    // Times are read against the instant the caller asked, not the instant this mailbox got to
+    // it: `set(Date.now(), ...)` means "now", and must not be refused as past because the
+    // message waited a few milliseconds in the queue.
+    const reference = referenceInstant((event as { requestedAt?: unknown }).requestedAt, now);
     let alarms: NewAlarm[];
     try {
       const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
       alarms = inputs.map((input) =>
-        prepareAlarm(input as AlarmInput, now, this.zone, this.runtime, this.options),
+        prepareAlarm(input as AlarmInput, reference, this.zone, this.runtime, this.options),
       );
     } catch (err) {
       replyError(event, coerceError(err));
@@ -522,6 +526,15 @@ export const alarmLogic = fromCallback<{ type: string }, AlarmServiceInput>(({ i
   receive((event) => service.handle(event));
   return () => service.close();
 });
+
+/** How far back a caller's `requestedAt` may reach: a queue wait, not a way to set past alarms. */
+const MAX_REQUEST_SKEW_MS = 60_000;
+
+/** The caller's `requestedAt` if it is a plausible recent instant, else now. */
+function referenceInstant(requestedAt: unknown, now: number): number {
+  if (typeof requestedAt !== 'number' || !Number.isFinite(requestedAt)) return now;
+  return requestedAt <= now && requestedAt >= now - MAX_REQUEST_SKEW_MS ? requestedAt : now;
+}
 
 function asArray(value: unknown): unknown[] {
   if (!Array.isArray(value)) throw new VigilError('INVALID_REQUEST', "'items' must be an array of alarms");

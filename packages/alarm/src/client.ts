@@ -76,6 +76,11 @@ export class AlarmClient {
   }
 
   private request<T>(message: { type: string } & Record<string, unknown>): Promise<T> {
-    return this.runtime.call<T>(this.name, message, { timeoutMs: this.timeoutMs });
+    // `requestedAt`: the Alarm reads `when` against the instant of this call, not of its turn.
+    return this.runtime.call<T>(
+      this.name,
+      { ...message, requestedAt: this.runtime.clock.now() },
+      { timeoutMs: this.timeoutMs },
+    );
   }
 }

@@ -68,8 +68,8 @@ export type Delivery<M extends Record<string, unknown> = Record<string, unknown>
 
 /** Requests understood by the Alarm actor (what `AlarmClient` sends). */
 export type AlarmRequest =
-  | ({ type: 'alarm.set' } & AlarmInput)
-  | { type: 'alarm.setMany'; items: AlarmInput[] }
+  | ({ type: 'alarm.set'; requestedAt?: number } & AlarmInput)
+  | { type: 'alarm.setMany'; items: AlarmInput[]; requestedAt?: number }
   | { type: 'alarm.cancel'; id: number }
   | { type: 'alarm.get'; id: number }
   | { type: 'alarm.list'; filter?: ListFilter }
