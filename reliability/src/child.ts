@@ -1,0 +1,114 @@
+/**
+ * One life of the process under torture: a runtime with the alarm service and a `Sink` target,
+ * driven by the parent (`torture.ts`) over the IPC channel and killed by it with SIGKILL.
+ *
+ * The parent only ever learns of an alarm through this file's answers, and only after `set`
+ * resolved, so its record holds exactly the acknowledged alarms. Everything this life did is
+ * appended to the journal, one line per fact, each written by a single `write(2)` so a SIGKILL
+ * leaves whole lines (at most the last one torn, which the parent skips):
+ *
+ *   D <life> <alarmId> <attempt> <deliveredAt> <scheduledFor> <tag>   a delivery reached the Sink
+ *   C <life> <alarmId>                                                 its fired mark committed
+ *   F <life> <alarmId> <reason>                                        the alarm failed or was missed
+ *
+ * Deliveries are fsynced before the Sink replies: a delivery is on disk before the Alarm can
+ * mark it fired. `C` lines need no fsync: they are written after the commit, and a SIGKILL does
+ * not lose what the kernel already holds.
+ */
+import fs from 'node:fs';
+import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
+import { createRuntime, reply, worker } from '@vigil/runtime';
+import { fromCallback } from 'xstate';
+import type { FromChild, ToChild, WhenForm } from './protocol.js';
+
+const dbFile = mustEnv('TORTURE_DB');
+const journalFile = mustEnv('TORTURE_JOURNAL');
+const life = Number(mustEnv('TORTURE_LIFE'));
+
+const journal = fs.openSync(journalFile, 'a');
+const write = (line: string, sync = false): void => {
+  fs.writeSync(journal, `${line}\n`);
+  if (sync) fs.fsyncSync(journal);
+};
+
+/** The target: records each delivery durably, then accepts it. */
+const sink = fromCallback(({ receive }) => {
+  receive((event) => {
+    const d = event as unknown as {
+      tag?: unknown;
+      alarm: { alarmId: number; attempt: number; scheduledFor: number };
+    };
+    write(
+      `D ${life} ${d.alarm.alarmId} ${d.alarm.attempt} ${Date.now()} ${d.alarm.scheduledFor} ${String(d.tag)}`,
+      true,
+    );
+    reply(event, true);
+  });
+});
+
+const runtime = createRuntime({ callTimeoutMs: 30_000 });
+runtime.events.on('alarm.delivered', ({ id }) => write(`C ${life} ${id}`));
+runtime.events.on('alarm.failed', ({ id, reason }) => write(`F ${life} ${id} ${oneLine(reason)}`));
+runtime.events.on('alarm.missed', ({ id }) => write(`F ${life} ${id} missed`));
+runtime.events.on('runtime.fatal', ({ reason }) => {
+  write(`X ${life} fatal ${oneLine(JSON.stringify(reason))}`, true);
+  process.exit(3);
+});
+
+await runtime.start([
+  worker('Sink', sink),
+  alarmSupervisor({
+    db: dbFile,
+    // A short slice so the timer re-reads the wall clock often; a short backoff so a delivery
+    // refused during a restart comes back quickly. Neither weakens what is checked.
+    sliceMs: 100,
+    pollMs: 0,
+    maxAttempts: 1000,
+    backoff: { minMs: 50, maxMs: 1000, factor: 2 },
+  }),
+]);
+const alarms = new AlarmClient(runtime);
+
+process.on('message', (raw) => {
+  const msg = raw as ToChild;
+  if (msg.op !== 'set') {
+    void runtime.stop().then(() => process.exit(0));
+    return;
+  }
+  const options = msg.every === undefined ? undefined : { recurrence: { every: msg.every } };
+  alarms.set(whenOf(msg.at, msg.form), 'Sink', { tag: msg.tag }, options).then(
+    (alarm) => answer({ op: 'ack', req: msg.req, id: alarm.id }),
+    (err: unknown) =>
+      answer({ op: 'nack', req: msg.req, code: String((err as { code?: unknown }).code ?? 'UNKNOWN') }),
+  );
+});
+answer({ op: 'ready' });
+
+function answer(msg: FromChild): void {
+  // The channel may already be closing if the parent is tearing down; nothing to do then.
+  if (process.connected) process.send?.(msg);
+}
+
+/** The same instant in each form `set` accepts, so every parsing path is exercised. */
+function whenOf(at: number, form: WhenForm): Date | number | string | { at: number } {
+  switch (form) {
+    case 'date':
+      return new Date(at);
+    case 'iso':
+      return new Date(at).toISOString();
+    case 'at':
+      return { at };
+    default:
+      return at;
+  }
+}
+
+function mustEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').slice(0, 200);
+}

@@ -1,0 +1,28 @@
+/**
+ * Messages between the torture parent and the child process, over Node's IPC channel (JSON).
+ */
+
+/** Forms of `when` the child passes to `set`; the instant is the same, the parsing path differs. */
+export type WhenForm = 'epoch' | 'date' | 'iso' | 'at';
+
+/** Parent to child. */
+export type ToChild =
+  | {
+      op: 'set';
+      /** Correlates the answer. */
+      req: number;
+      /** The instant to fire at, UTC ms. */
+      at: number;
+      form: WhenForm;
+      /** Recurring: the interval in ms. */
+      every?: number;
+      /** Carried in the message, echoed in the journal by the Sink. */
+      tag: number;
+    }
+  | { op: 'stop' };
+
+/** Child to parent. */
+export type FromChild =
+  | { op: 'ready' }
+  | { op: 'ack'; req: number; id: number }
+  | { op: 'nack'; req: number; code: string };

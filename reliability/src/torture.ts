@@ -1,0 +1,341 @@
+/**
+ * Torture: sets alarms through a child process running Vigil, kills it with SIGKILL at random
+ * moments (seeded), restarts it on the same database each time, and at the end checks the
+ * journal of deliveries against the record of every acknowledged `set`: nothing lost, nothing
+ * early, and repeats only for deliveries caught in flight by a kill.
+ *
+ *   pnpm torture --alarms 2000 --kills 10 --seed 1
+ *
+ * Options: --alarms N (acknowledged sets to make), --kills K, --seed S, --window MS (how long
+ * sets and kills go on; default grows with N and K), --keep (leave the temp directory).
+ * The last line printed is `torture: alarms=N kills=K delivered=D lost=L early=E duplicates=U`;
+ * the exit code is 1 when a check fails.
+ *
+ * Why a child process: SIGKILL is the one crash nothing in the process can soften. No `finally`,
+ * no exit hook, no flush runs; what survives is exactly what SQLite and the kernel had.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FromChild, ToChild, WhenForm } from './protocol.js';
+import { judge, type Planned } from './verdict.js';
+
+// ---------------------------------------------------------------------------------------------
+// Arguments and the seeded plan.
+
+interface Args {
+  alarms: number;
+  kills: number;
+  seed: number;
+  window: number;
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const read = (name: string, fallback: number): number => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return fallback;
+    const value = Number(argv[i + 1]);
+    if (!Number.isSafeInteger(value) || value < 0) {
+      console.error(`torture: --${name} needs a non-negative integer, got ${argv[i + 1]}`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const alarms = read('alarms', 2000);
+  const kills = read('kills', 10);
+  return {
+    alarms,
+    kills,
+    seed: read('seed', 1),
+    // Long enough that sets are spread out and each life gets some work done between kills.
+    window: read('window', Math.max(20_000, alarms * 6, kills * 1500)),
+    keep: argv.includes('--keep'),
+  };
+}
+
+/** mulberry32: small, fast, good enough to pick moments and delays reproducibly. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One alarm to set: when to send it (ms into the window) and how far ahead it fires. */
+interface Step {
+  sendAt: number;
+  delay: number;
+  every?: number;
+  form: WhenForm;
+}
+
+const FORMS: WhenForm[] = ['epoch', 'date', 'iso', 'at'];
+
+function plan(args: Args, random: () => number): { steps: Step[]; kills: number[] } {
+  const w = args.window;
+  const steps: Step[] = [];
+  for (let i = 0; i < args.alarms; i++) {
+    const sendAt = (i / args.alarms) * 0.8 * w;
+    const r = random();
+    const form = FORMS[Math.floor(random() * FORMS.length)]!;
+    if (r < 0.05) {
+      // Recurring: every 1 to 3 s from up to 2 s ahead; occurrences are checked up to the window's end.
+      steps.push({ sendAt, delay: 200 + random() * 1800, every: 1000 + Math.floor(random() * 2000), form });
+    } else if (r < 0.2) {
+      // Due at once: these are the deliveries most likely to be in flight at a kill.
+      steps.push({ sendAt, delay: random() * 30, form });
+    } else if (r < 0.75) {
+      steps.push({ sendAt, delay: 100 + random() * 2900, form });
+    } else {
+      steps.push({ sendAt, delay: random() * (w - sendAt), form });
+    }
+  }
+  const kills = Array.from({ length: args.kills }, () => (0.02 + 0.98 * random()) * w).sort((a, b) => a - b);
+  return { steps, kills };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child lives.
+
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+
+interface Outstanding {
+  tag: number;
+  step: Step;
+}
+
+class Life {
+  readonly proc: ChildProcess;
+  readonly ready: Promise<boolean>;
+  readonly exited: Promise<void>;
+  alive = true;
+  isReady = false;
+
+  constructor(
+    readonly number: number,
+    env: Record<string, string>,
+    onMessage: (msg: FromChild) => void,
+  ) {
+    this.proc = fork(CHILD, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...env, TORTURE_LIFE: String(number) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+    this.ready = new Promise((resolve) => {
+      this.proc.on('message', (raw) => {
+        const msg = raw as FromChild;
+        if (msg.op === 'ready') {
+          this.isReady = true;
+          resolve(true);
+        } else onMessage(msg);
+      });
+      void this.exited.then(() => {
+        this.alive = false;
+        resolve(false);
+      });
+    });
+  }
+
+  send(msg: ToChild): boolean {
+    if (!this.alive || !this.proc.connected) return false;
+    try {
+      this.proc.send(msg);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async kill(): Promise<void> {
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run.
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const random = prng(args.seed);
+  const { steps, kills } = plan(args, random);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-torture-'));
+  const env = { TORTURE_DB: path.join(dir, 'alarms.db'), TORTURE_JOURNAL: path.join(dir, 'journal.log') };
+  fs.writeFileSync(env.TORTURE_JOURNAL, '');
+  const started = Date.now();
+  console.log(
+    `torture: seed=${args.seed} window=${args.window}ms alarms=${args.alarms} kills=${args.kills} dir=${dir}`,
+  );
+
+  const planned = new Map<number, Planned>();
+  const acked = new Map<number, number>();
+  const outstanding = new Map<number, Outstanding>(); // req -> request in flight
+  const retry: Step[] = []; // requests to send again (their life died, or the instant had passed)
+  let nextReq = 1;
+  let nacks = 0;
+  const nackCodes = new Map<string, number>();
+
+  let lifeNumber = 0;
+  let life!: Life;
+  const onMessage = (msg: FromChild) => {
+    if (msg.op === 'ready') return;
+    const o = outstanding.get(msg.req);
+    if (!o) return;
+    outstanding.delete(msg.req);
+    if (msg.op === 'ack') acked.set(o.tag, msg.id);
+    else {
+      nacks++;
+      nackCodes.set(msg.code, (nackCodes.get(msg.code) ?? 0) + 1);
+      retry.push({ ...o.step, sendAt: 0 });
+    }
+  };
+  let unexpectedExits = 0;
+  let killing = false;
+  let finished = false;
+  const spawn = () => {
+    lifeNumber++;
+    const mine = new Life(lifeNumber, env, onMessage);
+    life = mine;
+    void mine.exited.then(() => {
+      // Requests this life never answered were not acknowledged: send them again to the next
+      // life. Only the current life is ever sent requests, and the next starts after this exit.
+      for (const [req, o] of outstanding) {
+        outstanding.delete(req);
+        retry.push({ ...o.step, sendAt: 0 });
+      }
+      if (!killing && !finished) {
+        // Nothing but our SIGKILL should end a life: a fatal exit is itself a finding.
+        unexpectedExits++;
+        console.log(`torture: life ${mine.number} exited on its own (code ${mine.proc.exitCode})`);
+        spawn();
+      }
+    });
+  };
+  spawn();
+  const t0 = Date.now();
+  const ticker = setInterval(() => {
+    if (process.env.TORTURE_DEBUG)
+      console.error(
+        `[${Date.now() - t0}ms] life=${lifeNumber} ready=${life.isReady} acked=${acked.size} outstanding=${outstanding.size} retry=${retry.length}`,
+      );
+  }, 1000);
+
+  // Sets: paced over 80% of the window, at most 64 unanswered at once (group commits form).
+  const sender = (async () => {
+    let i = 0;
+    while (i < steps.length || retry.length > 0 || outstanding.size > 0) {
+      const step = retry.length > 0 ? retry.shift()! : i < steps.length ? steps[i]! : undefined;
+      if (!step) {
+        await sleep(5);
+        continue;
+      }
+      if (step === steps[i]) {
+        i++;
+        await sleep(t0 + step.sendAt - Date.now());
+      }
+      for (;;) {
+        const current = life;
+        if (!(await current.ready) || current !== life || !current.alive) {
+          await sleep(5);
+          continue;
+        }
+        if (outstanding.size >= 64) {
+          await sleep(1);
+          continue;
+        }
+        // The instant is fixed when the request leaves; an instant already past would be refused.
+        const at = Date.now() + Math.max(20, Math.round(step.delay));
+        const req = nextReq++;
+        planned.set(req, step.every === undefined ? { at } : { at, every: step.every });
+        outstanding.set(req, { tag: req, step });
+        const message: ToChild = { op: 'set', req, at, form: step.form, tag: req };
+        if (step.every !== undefined) message.every = step.every;
+        if (current.send(message)) break;
+        // The channel is closing (the life is being killed): wait for the next life.
+        outstanding.delete(req);
+        planned.delete(req);
+        await sleep(5);
+      }
+    }
+  })();
+
+  // Kills: at the seeded moments, whatever the child is doing (starting, catching up, idle).
+  for (const at of kills) {
+    await sleep(t0 + at - Date.now());
+    const victim = life;
+    if (!victim.alive) await sleep(10); // it exited on its own and is being replaced
+    killing = true;
+    await victim.kill();
+    killing = false;
+    spawn();
+  }
+  await sender;
+  const setsDone = Date.now();
+  await sleep(t0 + args.window - Date.now());
+  const checkUntil = t0 + args.window;
+  await life.ready;
+
+  // Drain: the last life runs until everything due by the end of the window is in the journal.
+  const drainDeadline = Date.now() + 60_000;
+  for (;;) {
+    const v = judge({
+      planned,
+      acked,
+      checkUntil,
+      journal: readJournal(env.TORTURE_JOURNAL),
+      finalLife: lifeNumber,
+    });
+    if (v.lost === 0 || Date.now() > drainDeadline) break;
+    await sleep(250);
+  }
+  finished = true;
+  life.send({ op: 'stop' });
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([life.exited, new Promise<void>((resolve) => (grace = setTimeout(resolve, 10_000)))]);
+  clearTimeout(grace);
+  if (life.alive) await life.kill();
+
+  clearInterval(ticker);
+  const v = judge({
+    planned,
+    acked,
+    checkUntil,
+    journal: readJournal(env.TORTURE_JOURNAL),
+    finalLife: lifeNumber,
+  });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const ok =
+    v.lost === 0 && v.early === 0 && v.unexcused === 0 && v.alarms === args.alarms && unexpectedExits === 0;
+  console.log(
+    `torture: ${lifeNumber} lives in ${seconds}s (sets done after ${((setsDone - t0) / 1000).toFixed(1)}s); ` +
+      `expected deliveries ${v.expected} (one-shot and recurring occurrences), unacked-but-delivered ${v.unackedDeliveries}, ` +
+      `unexpected exits ${unexpectedExits}, set refusals ${nacks}${nacks ? ` ${JSON.stringify(Object.fromEntries(nackCodes))}` : ''}`,
+  );
+  console.log(
+    `torture: in flight at kills ${v.inFlightAtKills} (bound on duplicates), unexcused duplicates ${v.unexcused}, ` +
+      `failed ${v.failed}, lateness p50=${v.lateness.p50}ms p99=${v.lateness.p99}ms max=${v.lateness.max}ms`,
+  );
+  for (const p of v.problems) console.log(`torture: problem: ${p}`);
+  if (args.keep || !ok) console.log(`torture: kept ${dir}`);
+  else fs.rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `torture: alarms=${v.alarms} kills=${args.kills} delivered=${v.delivered} lost=${v.lost} early=${v.early} duplicates=${v.duplicates}`,
+  );
+  return ok ? 0 : 1;
+}
+
+function readJournal(file: string): string {
+  return fs.readFileSync(file, 'utf8');
+}
+
+process.exitCode = await main();

@@ -1,0 +1,217 @@
+/**
+ * The torture run's judge: reads the journal the child lives wrote and compares it with the
+ * parent's record of every acknowledged `set`. Pure, so it can be tested on hand-written journals.
+ *
+ * What counts:
+ * - lost: an acknowledged one-shot alarm never delivered, or an occurrence of an acknowledged
+ *   recurring alarm whose instant is at or before `checkUntil` never delivered;
+ * - early: a delivery before its instant (the instant the parent asked for, not what the store
+ *   says), or a delivery whose `scheduledFor` is not an instant the parent asked for;
+ * - duplicates: deliveries of a row beyond its first. Each must be excused by the crash window:
+ *   its previous delivery happened in an earlier life, which was killed, and whose fired mark
+ *   never committed (no `C` line in that life). Any other repeat is `unexcused`, and fails the run.
+ */
+
+/** What the parent asked for under one tag (one `set` request). */
+export interface Planned {
+  /** The instant (first instant of a recurring alarm), UTC ms. */
+  at: number;
+  /** Recurring: interval in ms. */
+  every?: number;
+}
+
+export interface VerdictInput {
+  /** Every request sent, acknowledged or not, by tag. */
+  planned: Map<number, Planned>;
+  /** Acknowledged requests: tag -> alarm id. */
+  acked: Map<number, number>;
+  /** Occurrences of recurring alarms are expected up to this instant (inclusive). */
+  checkUntil: number;
+  /** The journal text (all lives). */
+  journal: string;
+  /** Number of the last life, the one not killed. */
+  finalLife: number;
+}
+
+export interface Verdict {
+  /** Acknowledged alarms (one-shot and recurring). */
+  alarms: number;
+  /** Expected deliveries: acknowledged one-shots plus recurring occurrences due by `checkUntil`. */
+  expected: number;
+  /** Expected deliveries that happened at least once. */
+  delivered: number;
+  lost: number;
+  early: number;
+  duplicates: number;
+  /** Duplicates not explained by a kill in the crash window. */
+  unexcused: number;
+  /** Deliveries made but not marked fired when their life was killed (sum over kills). */
+  inFlightAtKills: number;
+  /** Deliveries of alarms whose `set` was never acknowledged (stored just before a kill). */
+  unackedDeliveries: number;
+  /** Acknowledged alarms the service marked failed or missed. */
+  failed: number;
+  /** Lateness of first deliveries of acknowledged alarms, ms. */
+  lateness: { p50: number; p99: number; max: number };
+  /** Human-readable details of the first few violations. */
+  problems: string[];
+}
+
+interface Delivery {
+  life: number;
+  id: number;
+  attempt: number;
+  at: number;
+  scheduledFor: number;
+  tag: number;
+}
+
+export function judge(input: VerdictInput): Verdict {
+  const deliveries: Delivery[] = [];
+  const committed = new Set<string>();
+  const failedIds = new Set<number>();
+  for (const line of input.journal.split('\n')) {
+    const f = line.split(' ');
+    if (f[0] === 'D' && f.length === 7) {
+      const [life, id, attempt, at, scheduledFor, tag] = f.slice(1).map(Number) as number[];
+      if ([life, id, attempt, at, scheduledFor, tag].every(Number.isFinite)) {
+        deliveries.push({
+          life: life!,
+          id: id!,
+          attempt: attempt!,
+          at: at!,
+          scheduledFor: scheduledFor!,
+          tag: tag!,
+        });
+      }
+    } else if (f[0] === 'C' && f.length === 3) {
+      committed.add(`${f[1]}:${f[2]}`);
+    } else if (f[0] === 'F' && f.length >= 3) {
+      failedIds.add(Number(f[2]));
+    }
+    // Anything else is the torn last line of a killed life: skipped.
+  }
+
+  const problems: string[] = [];
+  const problem = (text: string) => {
+    if (problems.length < 20) problems.push(text);
+  };
+  const byRow = new Map<number, Delivery[]>();
+  const seen = new Map<string, number>(); // expected item -> row id that delivered it
+  const firstLateness: number[] = [];
+  let early = 0;
+  let unackedDeliveries = 0;
+  // Two rows delivering the same occurrence: a recurring alarm's next row inserted twice.
+  let crossRow = 0;
+  for (const d of deliveries) {
+    const list = byRow.get(d.id) ?? [];
+    list.push(d);
+    byRow.set(d.id, list);
+    const plan = input.planned.get(d.tag);
+    if (!plan) {
+      early++;
+      problem(`delivery of alarm ${d.id} carries unknown tag ${d.tag}`);
+      continue;
+    }
+    let instant = plan.at;
+    let item = `t${d.tag}`;
+    if (plan.every !== undefined) {
+      const n = (d.scheduledFor - plan.at) / plan.every;
+      if (!Number.isInteger(n) || n < 0) {
+        early++;
+        problem(
+          `alarm ${d.id} (series ${d.tag}) delivered for ${d.scheduledFor}, not an instant of its series`,
+        );
+        continue;
+      }
+      instant = plan.at + n * plan.every;
+      item = `t${d.tag}:${n}`;
+    } else if (d.scheduledFor !== plan.at) {
+      early++;
+      problem(`alarm ${d.id} delivered for ${d.scheduledFor}, asked for ${plan.at}`);
+      continue;
+    }
+    if (d.at < instant) {
+      early++;
+      problem(`alarm ${d.id} delivered at ${d.at}, ${instant - d.at} ms before ${instant}`);
+    }
+    const acked = input.acked.get(d.tag) !== undefined;
+    if (!acked) unackedDeliveries++;
+    const owner = seen.get(item);
+    if (owner === undefined) {
+      seen.set(item, d.id);
+      if (acked) firstLateness.push(d.at - instant);
+    } else if (owner !== d.id) {
+      problem(`occurrence ${item} delivered by two rows, ${owner} and ${d.id}`);
+      crossRow++;
+    }
+  }
+
+  let duplicates = crossRow;
+  let unexcused = crossRow;
+  for (const [id, list] of byRow) {
+    for (let k = 1; k < list.length; k++) {
+      duplicates++;
+      const prev = list[k - 1]!;
+      const cur = list[k]!;
+      const excused =
+        prev.life < cur.life && prev.life < input.finalLife && !committed.has(`${prev.life}:${id}`);
+      if (!excused) {
+        unexcused++;
+        problem(
+          `alarm ${id} delivered again in life ${cur.life} after life ${prev.life} (attempt ${cur.attempt})`,
+        );
+      }
+    }
+  }
+
+  // For each killed life: deliveries it made whose fired mark it never committed.
+  let inFlightAtKills = 0;
+  const counted = new Set<string>();
+  for (const d of deliveries) {
+    const key = `${d.life}:${d.id}`;
+    if (d.life < input.finalLife && !committed.has(key) && !counted.has(key)) {
+      counted.add(key);
+      inFlightAtKills++;
+    }
+  }
+
+  let expected = 0;
+  let delivered = 0;
+  let lost = 0;
+  let failed = 0;
+  for (const [tag, id] of input.acked) {
+    const plan = input.planned.get(tag)!;
+    if (failedIds.has(id)) failed++;
+    const items: string[] = [];
+    if (plan.every === undefined) items.push(`t${tag}`);
+    else
+      for (let at = plan.at, n = 0; at <= input.checkUntil; at += plan.every, n++) items.push(`t${tag}:${n}`);
+    for (const item of items) {
+      expected++;
+      if (seen.has(item)) delivered++;
+      else {
+        lost++;
+        problem(`acknowledged ${item} (alarm ${id}) was never delivered`);
+      }
+    }
+  }
+
+  firstLateness.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    firstLateness[Math.min(firstLateness.length - 1, Math.floor(p * firstLateness.length))] ?? 0;
+  return {
+    alarms: input.acked.size,
+    expected,
+    delivered,
+    lost,
+    early,
+    duplicates,
+    unexcused,
+    inFlightAtKills,
+    unackedDeliveries,
+    failed,
+    lateness: { p50: pct(0.5), p99: pct(0.99), max: firstLateness.at(-1) ?? 0 },
+    problems,
+  };
+}
