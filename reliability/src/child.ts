@@ -10,6 +10,8 @@
  *   D <life> <alarmId> <attempt> <deliveredAt> <scheduledFor> <tag>   a delivery reached the Sink
  *   C <life> <alarmId>                                                 its fired mark committed
  *   F <life> <alarmId> <reason>                                        the alarm failed or was missed
+ *   W <life> <tag> <step> <seq> <ranAt>                                a workflow step ran
+ *   S <life> <tag> <seq>                                               its outcome committed
  *
  * Deliveries are fsynced before the Sink replies: a delivery is on disk before the Alarm can
  * mark it fired. `C` lines need no fsync: they are written after the commit, and a SIGKILL does
@@ -18,6 +20,7 @@
 import fs from 'node:fs';
 import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
 import { createRuntime, reply, worker } from '@vigil/runtime';
+import { defineWorkflow, end, next, schedulerWorker, WorkflowClient } from '@vigil/targets';
 import { fromCallback } from 'xstate';
 import type { FromChild, ToChild, WhenForm } from './protocol.js';
 
@@ -46,10 +49,34 @@ const sink = fromCallback(({ receive }) => {
   });
 });
 
+/**
+ * A chain of three steps, each `hop` ms after the previous one committed. Each step journals
+ * that it ran (fsynced) before returning its outcome, as a step with a side effect would.
+ */
+const chain = defineWorkflow<{ tag: number; hop: number }>({
+  name: 'chain',
+  start: 'a',
+  steps: {
+    a: ({ context, run }) => {
+      write(`W ${life} ${context.tag} a ${run.seq} ${Date.now()}`, true);
+      return next('b', { after: context.hop });
+    },
+    b: ({ context, run }) => {
+      write(`W ${life} ${context.tag} b ${run.seq} ${Date.now()}`, true);
+      return next('c', { after: context.hop });
+    },
+    c: ({ context, run }) => {
+      write(`W ${life} ${context.tag} c ${run.seq} ${Date.now()}`, true);
+      return end();
+    },
+  },
+});
+
 const runtime = createRuntime({ callTimeoutMs: 30_000 });
 runtime.events.on('alarm.delivered', ({ id }) => write(`C ${life} ${id}`));
 runtime.events.on('alarm.failed', ({ id, reason }) => write(`F ${life} ${id} ${oneLine(reason)}`));
 runtime.events.on('alarm.missed', ({ id }) => write(`F ${life} ${id} missed`));
+runtime.events.on('workflow.stepped', ({ runId, seq }) => write(`S ${life} ${runId.slice(1)} ${seq}`));
 runtime.events.on('runtime.fatal', ({ reason }) => {
   write(`X ${life} fatal ${oneLine(JSON.stringify(reason))}`, true);
   process.exit(3);
@@ -66,21 +93,30 @@ await runtime.start([
     maxAttempts: 1000,
     backoff: { minMs: 50, maxMs: 1000, factor: 2 },
   }),
+  // After the alarm service: on start the Scheduler sets again the alarm of every active run.
+  schedulerWorker({ db: dbFile, workflows: [chain] }),
 ]);
 const alarms = new AlarmClient(runtime);
+const workflows = new WorkflowClient(runtime);
 
 process.on('message', (raw) => {
   const msg = raw as ToChild;
-  if (msg.op !== 'set') {
+  if (msg.op === 'stop') {
     void runtime.stop().then(() => process.exit(0));
     return;
   }
+  const nack = (err: unknown) =>
+    answer({ op: 'nack', req: msg.req, code: String((err as { code?: unknown }).code ?? 'UNKNOWN') });
+  if (msg.op === 'start') {
+    workflows
+      .start(chain, { tag: msg.tag, hop: msg.hop }, { runId: `t${msg.tag}`, at: msg.at })
+      .then(() => answer({ op: 'ack', req: msg.req, id: 0 }), nack);
+    return;
+  }
   const options = msg.every === undefined ? undefined : { recurrence: { every: msg.every } };
-  alarms.set(whenOf(msg.at, msg.form), 'Sink', { tag: msg.tag }, options).then(
-    (alarm) => answer({ op: 'ack', req: msg.req, id: alarm.id }),
-    (err: unknown) =>
-      answer({ op: 'nack', req: msg.req, code: String((err as { code?: unknown }).code ?? 'UNKNOWN') }),
-  );
+  alarms
+    .set(whenOf(msg.at, msg.form), 'Sink', { tag: msg.tag }, options)
+    .then((alarm) => answer({ op: 'ack', req: msg.req, id: alarm.id }), nack);
 });
 answer({ op: 'ready' });
 

@@ -19,6 +19,15 @@ export type ToChild =
       /** Carried in the message, echoed in the journal by the Sink. */
       tag: number;
     }
+  | {
+      /** A workflow run of three steps a -> b -> c, `hop` ms apart, first step at `at`. */
+      op: 'start';
+      req: number;
+      at: number;
+      hop: number;
+      /** The run id is `t<tag>`. */
+      tag: number;
+    }
   | { op: 'stop' };
 
 /** Child to parent. */

@@ -73,6 +73,8 @@ interface Step {
   sendAt: number;
   delay: number;
   every?: number;
+  /** A workflow run: ms between its steps. */
+  hop?: number;
   form: WhenForm;
 }
 
@@ -88,6 +90,9 @@ function plan(args: Args, random: () => number): { steps: Step[]; kills: number[
     if (r < 0.05) {
       // Recurring: every 1 to 3 s from up to 2 s ahead; occurrences are checked up to the window's end.
       steps.push({ sendAt, delay: 200 + random() * 1800, every: 1000 + Math.floor(random() * 2000), form });
+    } else if (r < 0.1) {
+      // A workflow run of three steps, 0.3 to 1 s apart, starting within 2 s.
+      steps.push({ sendAt, delay: 50 + random() * 1950, hop: 300 + Math.floor(random() * 700), form });
     } else if (r < 0.2) {
       // Due at once: these are the deliveries most likely to be in flight at a kill.
       steps.push({ sendAt, delay: random() * 30, form });
@@ -256,10 +261,16 @@ async function main(): Promise<number> {
         // The instant is fixed when the request leaves; an instant already past would be refused.
         const at = Date.now() + Math.max(20, Math.round(step.delay));
         const req = nextReq++;
-        planned.set(req, step.every === undefined ? { at } : { at, every: step.every });
         outstanding.set(req, { tag: req, step });
-        const message: ToChild = { op: 'set', req, at, form: step.form, tag: req };
-        if (step.every !== undefined) message.every = step.every;
+        let message: ToChild;
+        if (step.hop !== undefined) {
+          planned.set(req, { at, hop: step.hop });
+          message = { op: 'start', req, at, hop: step.hop, tag: req };
+        } else {
+          planned.set(req, step.every === undefined ? { at } : { at, every: step.every });
+          message = { op: 'set', req, at, form: step.form, tag: req };
+          if (step.every !== undefined) message.every = step.every;
+        }
         if (current.send(message)) break;
         // The channel is closing (the life is being killed): wait for the next life.
         outstanding.delete(req);
@@ -318,7 +329,7 @@ async function main(): Promise<number> {
     v.lost === 0 && v.early === 0 && v.unexcused === 0 && v.alarms === args.alarms && unexpectedExits === 0;
   console.log(
     `torture: ${lifeNumber} lives in ${seconds}s (sets done after ${((setsDone - t0) / 1000).toFixed(1)}s); ` +
-      `expected deliveries ${v.expected} (one-shot and recurring occurrences), unacked-but-delivered ${v.unackedDeliveries}, ` +
+      `expected deliveries ${v.expected} (one-shot, recurring occurrences, workflow steps), unacked-but-delivered ${v.unackedDeliveries}, ` +
       `unexpected exits ${unexpectedExits}, set refusals ${nacks}${nacks ? ` ${JSON.stringify(Object.fromEntries(nackCodes))}` : ''}`,
   );
   console.log(

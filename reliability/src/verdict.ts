@@ -7,6 +7,10 @@
  *   recurring alarm whose instant is at or before `checkUntil` never delivered;
  * - early: a delivery before its instant (the instant the parent asked for, not what the store
  *   says), or a delivery whose `scheduledFor` is not an instant the parent asked for;
+ * - workflow runs (chains a -> b -> c, `hop` ms apart): each acknowledged run must run every step;
+ *   a step running before the instant it could be due (`at` for a, the previous step's first run
+ *   plus `hop` for the others) counts as early; a step run again counts as a duplicate, excused
+ *   only when its previous run was in a killed life that never committed its outcome;
  * - duplicates: deliveries of a row beyond its first. Each must be excused by the crash window:
  *   its previous delivery happened in an earlier life, which was killed, and whose fired mark
  *   never committed (no `C` line in that life). Any other repeat is `unexcused`, and fails the run.
@@ -18,6 +22,8 @@ export interface Planned {
   at: number;
   /** Recurring: interval in ms. */
   every?: number;
+  /** Workflow run: ms between its steps. */
+  hop?: number;
 }
 
 export interface VerdictInput {
@@ -57,6 +63,14 @@ export interface Verdict {
   problems: string[];
 }
 
+interface StepRun {
+  life: number;
+  tag: number;
+  step: string;
+  seq: number;
+  at: number;
+}
+
 interface Delivery {
   life: number;
   id: number;
@@ -70,6 +84,8 @@ export function judge(input: VerdictInput): Verdict {
   const deliveries: Delivery[] = [];
   const committed = new Set<string>();
   const failedIds = new Set<number>();
+  const stepRuns: StepRun[] = [];
+  const stepCommitted = new Set<string>();
   for (const line of input.journal.split('\n')) {
     const f = line.split(' ');
     if (f[0] === 'D' && f.length === 7) {
@@ -86,6 +102,12 @@ export function judge(input: VerdictInput): Verdict {
       }
     } else if (f[0] === 'C' && f.length === 3) {
       committed.add(`${f[1]}:${f[2]}`);
+    } else if (f[0] === 'W' && f.length === 6) {
+      const [life, tag, seq, at] = [f[1], f[2], f[4], f[5]].map(Number) as number[];
+      if ([life, tag, seq, at].every(Number.isFinite))
+        stepRuns.push({ life: life!, tag: tag!, step: f[3]!, seq: seq!, at: at! });
+    } else if (f[0] === 'S' && f.length === 4) {
+      stepCommitted.add(`${f[1]}:${f[2]}:${f[3]}`);
     } else if (f[0] === 'F' && f.length >= 3) {
       failedIds.add(Number(f[2]));
     }
@@ -147,8 +169,55 @@ export function judge(input: VerdictInput): Verdict {
     }
   }
 
+  // Workflow steps: first run of each (run, step), early and repeated runs.
+  const stepsOf = new Map<string, StepRun[]>();
+  for (const r of stepRuns) {
+    const plan = input.planned.get(r.tag);
+    if (!plan || plan.hop === undefined) {
+      early++;
+      problem(`workflow step ${r.step} ran for unknown run t${r.tag}`);
+      continue;
+    }
+    const key = `t${r.tag}:${r.step}`;
+    const list = stepsOf.get(key) ?? [];
+    list.push(r);
+    stepsOf.set(key, list);
+    const prevStep = r.step === 'b' ? 'a' : r.step === 'c' ? 'b' : undefined;
+    const prevRun = prevStep ? stepsOf.get(`t${r.tag}:${prevStep}`)?.[0] : undefined;
+    if (prevStep && !prevRun) {
+      early++;
+      problem(`workflow t${r.tag} ran step ${r.step} before any run of ${prevStep}`);
+      continue;
+    }
+    const earliest = prevRun ? prevRun.at + plan.hop : plan.at;
+    if (r.at < earliest) {
+      early++;
+      problem(`workflow t${r.tag} ran step ${r.step} at ${r.at}, ${earliest - r.at} ms before ${earliest}`);
+    }
+    if (list.length === 1) {
+      seen.set(key, 0);
+      if (input.acked.has(r.tag)) firstLateness.push(r.at - earliest);
+      else unackedDeliveries++;
+    }
+  }
+
   let duplicates = crossRow;
   let unexcused = crossRow;
+  for (const [key, list] of stepsOf) {
+    for (let k = 1; k < list.length; k++) {
+      duplicates++;
+      const prev = list[k - 1]!;
+      const cur = list[k]!;
+      const excused =
+        prev.life < cur.life &&
+        prev.life < input.finalLife &&
+        !stepCommitted.has(`${prev.life}:${prev.tag}:${prev.seq}`);
+      if (!excused) {
+        unexcused++;
+        problem(`workflow step ${key} ran again in life ${cur.life} after life ${prev.life}`);
+      }
+    }
+  }
   for (const [id, list] of byRow) {
     for (let k = 1; k < list.length; k++) {
       duplicates++;
@@ -175,6 +244,13 @@ export function judge(input: VerdictInput): Verdict {
       inFlightAtKills++;
     }
   }
+  for (const r of stepRuns) {
+    const key = `${r.life}:${r.tag}:${r.seq}`;
+    if (r.life < input.finalLife && !stepCommitted.has(key) && !counted.has(key)) {
+      counted.add(key);
+      inFlightAtKills++;
+    }
+  }
 
   let expected = 0;
   let delivered = 0;
@@ -184,7 +260,8 @@ export function judge(input: VerdictInput): Verdict {
     const plan = input.planned.get(tag)!;
     if (failedIds.has(id)) failed++;
     const items: string[] = [];
-    if (plan.every === undefined) items.push(`t${tag}`);
+    if (plan.hop !== undefined) items.push(`t${tag}:a`, `t${tag}:b`, `t${tag}:c`);
+    else if (plan.every === undefined) items.push(`t${tag}`);
     else
       for (let at = plan.at, n = 0; at <= input.checkUntil; at += plan.every, n++) items.push(`t${tag}:${n}`);
     for (const item of items) {
@@ -192,7 +269,7 @@ export function judge(input: VerdictInput): Verdict {
       if (seen.has(item)) delivered++;
       else {
         lost++;
-        problem(`acknowledged ${item} (alarm ${id}) was never delivered`);
+        problem(`acknowledged ${item}${id > 0 ? ` (alarm ${id})` : ''} was never delivered`);
       }
     }
   }
