@@ -33,7 +33,14 @@ import {
   validateMisfire,
   validateRecurrence,
 } from './recurrence.js';
-import { type Alarm, type AlarmInput, type AlarmRequest, prepareAlarm, toAlarm } from './request.js';
+import {
+  type Alarm,
+  type AlarmInput,
+  type AlarmRequest,
+  prepareAlarm,
+  toAlarm,
+  toInsertedAlarm,
+} from './request.js';
 import type { AlarmRow, AlarmStore, Completion, ListFilter, NewAlarm } from './store/types.js';
 import type { DueMessage } from './timer.js';
 
@@ -189,7 +196,9 @@ class AlarmService {
     for (const s of batch) {
       const slice = results.slice(offset, offset + s.alarms.length);
       offset += s.alarms.length;
-      reply(s.event, s.many ? slice.map((r) => toAlarm(r.row)) : toAlarm(slice[0]!.row));
+      const view = (r: { row: AlarmRow; created: boolean }) =>
+        r.created ? toInsertedAlarm(r.row) : toAlarm(r.row);
+      reply(s.event, s.many ? slice.map(view) : view(slice[0]!));
       for (const { row, created } of slice) {
         if (!created) continue;
         if (row.status === 'pending' && row.fireAt < earliest) earliest = row.fireAt;

@@ -123,7 +123,7 @@ class SqliteAlarmStore implements AlarmStore {
         : {
             insert: prep(
               `INSERT INTO alarms (fire_at, scheduled_for, target, message, key, recurrence, misfire, max_attempts, backoff, created_at)
-               VALUES (@fireAt, @fireAt, @target, @message, @key, @recurrence, @misfire, @maxAttempts, @backoff, @createdAt)`,
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             ),
             cancel: prep(
               `UPDATE alarms SET status = 'cancelled', settled_at = ? WHERE id = ? AND status = 'pending'`,
@@ -152,7 +152,21 @@ class SqliteAlarmStore implements AlarmStore {
       if (existing) return { row: existing, created: false };
       // Build the row in JS instead of RETURNING it: every column is known, and this halves the
       // cost of a large batch.
-      const id = Number(this.#stmts.insert!.run(params).lastInsertRowid);
+      const id = Number(
+        this.#stmts.insert!.run(
+          // Positional, not named, parameters: binding by name cost about 1 µs per row.
+          params.fireAt,
+          params.fireAt,
+          params.target,
+          params.message,
+          params.key,
+          params.recurrence,
+          params.misfire,
+          params.maxAttempts,
+          params.backoff,
+          params.createdAt,
+        ).lastInsertRowid,
+      );
       const row: AlarmRow = {
         id,
         fireAt: params.fireAt,
@@ -297,9 +311,18 @@ class SqliteAlarmStore implements AlarmStore {
   }
 }
 
+// Module-level helpers rather than closures inside checkNewAlarm: it runs once per inserted row,
+// and closures made per call (named by the TypeScript loader) cost more than the checks.
+function bad(field: string): StoreError {
+  return new StoreError('STORE_INVALID_ROW', 'insert', `field '${field}' is missing or has the wrong type`);
+}
+
+function text(field: string, v: string | null | undefined): string | null {
+  if (v !== undefined && v !== null && typeof v !== 'string') throw bad(field);
+  return v ?? null;
+}
+
 function checkNewAlarm(a: NewAlarm) {
-  const bad = (field: string) =>
-    new StoreError('STORE_INVALID_ROW', 'insert', `field '${field}' is missing or has the wrong type`);
   if (a === null || typeof a !== 'object') throw bad('alarm');
   if (!Number.isSafeInteger(a.fireAt)) throw bad('fireAt');
   if (!Number.isSafeInteger(a.createdAt)) throw bad('createdAt');
@@ -307,10 +330,6 @@ function checkNewAlarm(a: NewAlarm) {
   if (typeof a.message !== 'string') throw bad('message');
   const maxAttempts = a.maxAttempts ?? 1;
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts');
-  const text = (field: string, v: string | null | undefined) => {
-    if (v !== undefined && v !== null && typeof v !== 'string') throw bad(field);
-    return v ?? null;
-  };
   return {
     fireAt: a.fireAt,
     createdAt: a.createdAt,
