@@ -68,12 +68,13 @@ async function withService<T>(
   db: string,
   run: (runtime: Runtime, client: AlarmClient) => Promise<T>,
   onDelivery?: (event: { alarm: { scheduledFor: number } }) => void,
-  options: { synchronous?: 'FULL' | 'NORMAL' } = {},
+  options: { synchronous?: 'FULL' | 'NORMAL'; budget?: number } = {},
 ): Promise<T> {
-  const runtime = createRuntime();
+  const { budget, ...alarmOptions } = options;
+  const runtime = createRuntime({ budget });
   await runtime.start([
     worker('Sink', sink(onDelivery)),
-    alarmSupervisor({ db, synchronous: 'FULL', pollMs: 0, ...options }),
+    alarmSupervisor({ db, synchronous: 'FULL', pollMs: 0, ...alarmOptions }),
   ]);
   try {
     return await run(runtime, new AlarmClient(runtime, { timeoutMs: 120_000 }));
@@ -248,6 +249,13 @@ async function seed(store: AlarmStore, count: number, fireAt: (i: number) => num
 }
 
 async function backlog(): Promise<void> {
+  await backlogWith(undefined);
+  // Not a goal: the runtime's mailbox budget (64 messages per actor per turn) bounds how many
+  // replies share a commit; the same backlog with a budget of 1024 shows its weight.
+  await backlogWith(1024);
+}
+
+async function backlogWith(budget: number | undefined): Promise<void> {
   const count = 100_000;
   const file = tempFile('backlog.db');
   const store = openSqliteStore(file, { synchronous: 'NORMAL' });
@@ -271,6 +279,7 @@ async function backlog(): Promise<void> {
     () => {
       delivered++;
     },
+    { budget },
   );
   check.close();
   const rate = count / elapsed;
@@ -302,12 +311,12 @@ async function backlog(): Promise<void> {
   const bare = sinkCount / ((performance.now() - bareStart) / 1000);
   db.close();
   rows.push({
-    metric: `backlog of ${fmt(count)} due, in-process target (alarms/s)`,
+    metric: `backlog of ${fmt(count)} due, in-process target, budget ${budget ?? 64} (alarms/s)`,
     vigil: fmt(rate),
     baseline: `${fmt(bare)} (bare select+update)`,
     ratio: `${fmt(rate / bare, 2)}x`,
-    goal: '>= 100,000/s',
-    met: rate >= 100_000,
+    goal: budget === undefined ? '>= 100,000/s' : '(for comparison)',
+    met: budget === undefined ? rate >= 100_000 : undefined,
   });
 }
 
