@@ -160,8 +160,24 @@ export class Supervisor implements Process {
     // Temporary siblings stopped on the way are never restarted (OTP removes them).
     for (const sibling of affected)
       if (sibling.spec.restart === 'temporary' && sibling !== child) this.remove(sibling);
-    for (const sibling of affected) {
-      if (!this.alive) return;
+    const group = affected.filter((sibling) => this.children.includes(sibling));
+    // The failed child's backoff delays the whole group: its siblings restart with it, in order.
+    const delayMs = backoffDelay(child);
+    for (const sibling of group) this.announceRestart(sibling, delayMs);
+    if (delayMs === 0) {
+      await this.restartGroup(group);
+      return;
+    }
+    child.backoffTimer = this.runtime.clock.setTimeout(() => {
+      child.backoffTimer = undefined;
+      this.enqueue(() => this.restartGroup(group));
+    }, delayMs);
+  }
+
+  /** Starts, in order, the members of `group` that are still children and not running. */
+  private async restartGroup(group: Child[]): Promise<void> {
+    for (const sibling of group) {
+      if (!this.alive || this.stopping) return;
       if (this.children.includes(sibling) && !sibling.process) {
         const ok = await this.tryRestart(sibling);
         if (!ok) return;
@@ -169,9 +185,7 @@ export class Supervisor implements Process {
     }
   }
 
-  /** Restarts `child` now, or after its backoff delay. */
-  private restartLater(child: Child): void {
-    const delayMs = backoffDelay(child);
+  private announceRestart(child: Child, delayMs: number): void {
     this.runtime.events.emit('actor.restarted', {
       name: child.spec.id,
       supervisor: this.name,
@@ -179,6 +193,12 @@ export class Supervisor implements Process {
       delayMs,
       at: this.runtime.clock.now(),
     });
+  }
+
+  /** Restarts `child` now, or after its backoff delay. */
+  private restartLater(child: Child): void {
+    const delayMs = backoffDelay(child);
+    this.announceRestart(child, delayMs);
     if (delayMs === 0) {
       void this.tryRestart(child);
       return;

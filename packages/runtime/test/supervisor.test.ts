@@ -445,6 +445,35 @@ describe('backoff', () => {
     expect(delays.at(-1)).toMatchObject({ delayMs: 100 });
   });
 
+  it.each(['one_for_all', 'rest_for_one'] as const)(
+    '%s: the failed child’s backoff delays its whole group, and each restart is announced',
+    async (strategy) => {
+      const { runtime, clock } = setupRuntime();
+      const restarted = record(runtime, ['actor.restarted']);
+      await runtime.start(
+        [
+          supervisor(
+            'group',
+            [worker('A', probe, { backoff: { minMs: 300, maxMs: 300, factor: 1 } }), worker('B', probe)],
+            { strategy, maxRestarts: 10, withinMs: 10_000 },
+          ),
+        ],
+        { maxRestarts: 10, withinMs: 10_000 },
+      );
+      makeExit(runtime, 'A', 'error');
+      await quiesce();
+      expect(restarted.map((e) => [e.name, e.delayMs])).toEqual([
+        ['A', 300],
+        ['B', 300],
+      ]);
+      expect([runtime.status('A'), runtime.status('B')]).toEqual(['down', 'down']);
+      await clock.advance(299);
+      expect(runtime.status('A')).toBe('down');
+      await clock.advance(1);
+      expect(incarnations(runtime, 'group')).toEqual({ A: 2, B: 2 });
+    },
+  );
+
   it('stopping during a backoff delay cancels the restart', async () => {
     const { runtime, clock } = setupRuntime();
     await runtime.start([worker('A', probe, { backoff: { minMs: 100, maxMs: 100, factor: 1 } })]);
