@@ -38,7 +38,7 @@ export class InvalidTimeError extends VigilError {
   }
 }
 
-/** A `when` that resolves to an instant not after the reference instant. */
+/** A `when` that resolves to an instant before the reference instant (exactly now is accepted: it fires at once). */
 export class PastTimeError extends VigilError {
   constructor(
     readonly input: unknown,
@@ -47,7 +47,7 @@ export class PastTimeError extends VigilError {
   ) {
     super(
       'TIME_IN_PAST',
-      `time ${quote(input)} resolves to ${new Date(at).toISOString()}, which is not after ${new Date(now).toISOString()}`,
+      `time ${quote(input)} resolves to ${new Date(at).toISOString()}, which is before ${new Date(now).toISOString()}`,
     );
   }
 }
