@@ -1,0 +1,378 @@
+/**
+ * Vigil against its peers, on loopback, on this machine: `pnpm bench:peers [--quick]`.
+ *
+ * 1. Firing lateness: 10,000 one-shot jobs due evenly over 2 s; p50 / p99 / max at the handler.
+ * 2. Scheduling throughput: acknowledged durable schedules per second.
+ * 3. Backlog drain: 100,000 due jobs delivered to a no-op handler.
+ * 4. Memory: RSS of the process holding 1,000,000 pending jobs.
+ *
+ * Every measurement runs in its own child process; BullMQ gets a fresh redis-server (Debian's,
+ * installed when missing) on a free loopback port for each case. Prints one table, with each
+ * figure's ratio to Vigil, and writes it to bench/results/peers.json. Method and notes:
+ * docs/BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sqliteVersion } from './baselines.js';
+import { WORKER_CONCURRENCY } from './bullmq.js';
+import { killCases, runCase } from './child.js';
+import { ensureRedisInstalled, type RedisServer, redisVersion, startRedis, stopAllRedis } from './redis.js';
+import { type Lateness, rssOfPid } from './stats.js';
+import { tempDb } from './vigil.js';
+
+const quick = process.argv.includes('--quick');
+
+/** Sizes of a run. The quick run keeps the lateness load and shrinks the rest. */
+const sizes = {
+  lateness: { count: 10_000, spreadMs: 2000, leadMs: 2000 },
+  latenessRuns: quick ? 1 : 3,
+  rounds: quick ? 1 : 3,
+  setTotal: quick ? 5_000 : 20_000,
+  setCallers: 100,
+  bulkTotal: quick ? 20_000 : 100_000,
+  bulkChunk: 1000,
+  naiveTotal: quick ? 2_000 : 5_000,
+  batchedTotal: quick ? 50_000 : 200_000,
+  batchedChunk: 10_000,
+  drainTotal: quick ? 20_000 : 100_000,
+  pending: quick ? 100_000 : 1_000_000,
+  workerConcurrency: WORKER_CONCURRENCY,
+};
+
+type Metric =
+  | 'lateness_p50_ms'
+  | 'lateness_p99_ms'
+  | 'lateness_max_ms'
+  | 'schedule_per_s'
+  | 'drain_per_s'
+  | 'rss_1m_pending_mb';
+
+interface Result {
+  metric: Metric;
+  system: string;
+  value: number;
+  unit: string;
+}
+
+const results: Result[] = [];
+/** Context figures printed under the table, not part of the comparison. */
+const context: string[] = [];
+const log = (line: string): void => console.error(`[bench] ${line}`);
+
+function record(metric: Metric, system: string, value: number, unit: string): void {
+  results.push({ metric, system, value: Number(value.toFixed(value < 100 ? 2 : 0)), unit });
+}
+
+async function withRedis<T>(extra: string[], run: (redis: RedisServer) => Promise<T>): Promise<T> {
+  const redis = await startRedis(extra);
+  try {
+    return await run(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The four measurements.
+
+async function lateness(): Promise<void> {
+  const budget = 120_000;
+  const recordLateness = (system: string, l: Lateness): void => {
+    record('lateness_p50_ms', system, l.p50, 'ms');
+    record('lateness_p99_ms', system, l.p99, 'ms');
+    record('lateness_max_ms', system, l.max, 'ms');
+  };
+  // Lateness is what a busy neighbour on the machine disturbs most, so each system runs
+  // `sizes.latenessRuns` times, interleaved, and the run with the median p99 is kept.
+  const runs = new Map<string, Lateness[]>();
+  for (let round = 0; round < sizes.latenessRuns; round++) {
+    for (const system of ['vigil', 'settimeout', 'heap-timer', 'bullmq', 'bullmq-hz100']) {
+      const once = (port?: number) =>
+        runCase<Lateness>(
+          'lateness',
+          { system: system.startsWith('bullmq') ? 'bullmq' : system, port, ...sizes.lateness },
+          budget,
+        );
+      const l = system.startsWith('bullmq')
+        ? await withRedis(system === 'bullmq-hz100' ? ['--hz', '100'] : [], (redis) => once(redis.port))
+        : await once();
+      if (l.count !== sizes.lateness.count)
+        throw new Error(`${system}: ${l.count} of ${sizes.lateness.count} fired`);
+      log(
+        `lateness ${system} run ${round + 1}: p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(2)} ms`,
+      );
+      runs.set(system, [...(runs.get(system) ?? []), l]);
+    }
+  }
+  for (const [system, all] of runs) {
+    const median = [...all].sort((a, b) => a.p99 - b.p99)[Math.floor(all.length / 2)]!;
+    recordLateness(system, median);
+    if (all.length > 1) {
+      context.push(`lateness p99 of each run, ${system}: ${all.map((l) => l.p99.toFixed(1)).join(', ')} ms`);
+    }
+  }
+}
+
+/** The median of a sample (the upper one of an even count). */
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function scheduling(): Promise<void> {
+  const budget = 300_000;
+  const cases: [string, object, boolean][] = [
+    ['vigil', { total: sizes.setTotal, callers: sizes.setCallers }, false],
+    ['vigil-bulk', { total: sizes.bulkTotal, chunk: sizes.bulkChunk }, false],
+    ['bullmq', { total: sizes.setTotal, callers: sizes.setCallers }, true],
+    ['bullmq-bulk', { total: sizes.bulkTotal, chunk: sizes.bulkChunk }, true],
+    ['sqlite-naive-full', { total: sizes.naiveTotal }, false],
+    ['sqlite-batched', { total: sizes.batchedTotal, chunk: sizes.batchedChunk }, false],
+  ];
+  // Rounds interleave the systems, so a burst of outside load hits one round of each, not
+  // every round of one; the median round is kept.
+  const runs = new Map<string, number[]>();
+  for (let round = 0; round < sizes.rounds; round++) {
+    for (const [system, args, redis] of cases) {
+      const once = (port?: number) => runCase<number>('schedule', { system, port, ...args }, budget);
+      const perS = redis ? await withRedis([], (r) => once(r.port)) : await once();
+      log(`schedule ${system} run ${round + 1}: ${Math.round(perS)}/s`);
+      runs.set(system, [...(runs.get(system) ?? []), perS]);
+    }
+  }
+  for (const [system, all] of runs) {
+    record('schedule_per_s', system, median(all), 'schedules/s');
+    if (all.length > 1)
+      context.push(`schedule_per_s of each run, ${system}: ${all.map(Math.round).join(', ')}`);
+  }
+}
+
+async function drain(): Promise<void> {
+  const budget = 600_000;
+  type Drain = { perS: number; handlerPerS: number };
+  const runs = { vigil: [] as Drain[], bullmq: [] as Drain[] };
+  for (let round = 0; round < sizes.rounds; round++) {
+    const v = await runCase<Drain>('drain', { system: 'vigil', total: sizes.drainTotal }, budget);
+    log(
+      `drain vigil run ${round + 1}: ${Math.round(v.perS)}/s recorded, ${Math.round(v.handlerPerS)}/s at the handler`,
+    );
+    const b = await withRedis([], (r) =>
+      runCase<Drain>('drain', { system: 'bullmq', port: r.port, total: sizes.drainTotal }, budget),
+    );
+    log(
+      `drain bullmq run ${round + 1}: ${Math.round(b.perS)}/s recorded, ${Math.round(b.handlerPerS)}/s at the handler`,
+    );
+    runs.vigil.push(v);
+    runs.bullmq.push(b);
+  }
+  for (const system of ['vigil', 'bullmq'] as const) {
+    const all = runs[system];
+    record('drain_per_s', system, median(all.map((d) => d.perS)), 'jobs/s');
+    context.push(
+      `drain_per_s of each run, ${system}: ${all.map((d) => Math.round(d.perS)).join(', ')} ` +
+        `(to the last handler call: ${all.map((d) => Math.round(d.handlerPerS)).join(', ')})`,
+    );
+  }
+}
+
+type Held = { rssMb: number; pending: number };
+
+/** RSS of the holding process over `pending` alarms / delayed jobs, each system in a fresh store. */
+async function holdRss(system: 'vigil' | 'bullmq', pending: number): Promise<Held> {
+  const budget = 600_000;
+  const check = (held: Held): Held => {
+    if (held.pending !== pending) throw new Error(`${system} holds ${held.pending} pending, not ${pending}`);
+    return held;
+  };
+  if (system === 'vigil') {
+    const db = tempDb();
+    try {
+      const fill = await runCase<number>('populate', { system, file: db.file, total: pending }, budget);
+      log(`memory vigil: ${pending} alarms written at ${Math.round(fill)}/s`);
+      return check(await runCase<Held>('hold', { system, file: db.file }, budget));
+    } finally {
+      db.cleanup();
+    }
+  }
+  return withRedis([], async (redis) => {
+    const fill = await runCase<number>('populate', { system, port: redis.port, total: pending }, budget);
+    log(`memory bullmq: ${pending} delayed jobs added at ${Math.round(fill)}/s`);
+    const held = check(await runCase<Held>('hold', { system, port: redis.port }, budget));
+    const redisRss = rssOfPid(redis.pid);
+    log(`memory bullmq: redis-server RSS ${redisRss.toFixed(1)} MiB with ${pending} delayed jobs`);
+    if (pending > 1) {
+      context.push(
+        `redis-server RSS holding those ${pending.toLocaleString('en-US')} delayed jobs: ${redisRss.toFixed(0)} MiB`,
+      );
+    }
+    return held;
+  });
+}
+
+async function memory(): Promise<void> {
+  // The same processes over a single pending job: what the code itself costs, so the growth
+  // due to the pending jobs can be read off.
+  const base = {
+    vigil: await holdRss('vigil', 1),
+    bullmq: await holdRss('bullmq', 1),
+  };
+  for (const system of ['vigil', 'bullmq'] as const) {
+    const held = await holdRss(system, sizes.pending);
+    record('rss_1m_pending_mb', system, held.rssMb, 'MiB');
+    log(
+      `memory ${system}: RSS ${held.rssMb.toFixed(1)} MiB (${base[system].rssMb.toFixed(1)} MiB with 1 pending)`,
+    );
+    context.push(
+      `${system} RSS with 1 pending: ${base[system].rssMb.toFixed(0)} MiB (same process, same loader)`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+/** The Vigil row each system is compared with: bulk against bulk, one-at-a-time against `set`. */
+const referenceOf = (system: string): string =>
+  system === 'bullmq-bulk' || system === 'sqlite-batched' ? 'vigil-bulk' : 'vigil';
+
+function table(): string {
+  const rows = results.map((r) => {
+    const ref = results.find((x) => x.metric === r.metric && x.system === referenceOf(r.system));
+    const ratio =
+      ref && ref !== r && ref.value !== 0 ? `${(r.value / ref.value).toFixed(2)}x ${ref.system}` : '';
+    const value = r.value.toLocaleString('en-US', { maximumFractionDigits: r.value < 100 ? 2 : 0 });
+    return [r.metric, r.system, value, r.unit, ratio];
+  });
+  const head = ['metric', 'system', 'value', 'unit', 'ratio to Vigil'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => `${'-'.repeat(w + 1)}${i === 2 ? ':' : '-'}`).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}
+
+const value = (metric: Metric, system: string): number =>
+  results.find((r) => r.metric === metric && r.system === system)?.value ?? Number.NaN;
+
+/** The goals of docs/BENCHMARKS.md, checked against this run's own peers. */
+function goals(): string[] {
+  const p99 = (s: string) => value('lateness_p99_ms', s);
+  const rate = (s: string) => value('schedule_per_s', s);
+  const check = (ok: boolean, text: string) => `${ok ? 'met   ' : 'MISSED'} ${text}`;
+  return [
+    check(
+      p99('vigil') <= p99('settimeout'),
+      `p99 lateness <= bare setTimeout: ${p99('vigil')} vs ${p99('settimeout')} ms`,
+    ),
+    check(
+      p99('bullmq') / p99('vigil') >= 10,
+      `p99 lateness >= 10x better than BullMQ: ${(p99('bullmq') / p99('vigil')).toFixed(1)}x`,
+    ),
+    check(
+      rate('vigil') / rate('sqlite-naive-full') >= 10,
+      `set >= 10x naive FULL insert: ${(rate('vigil') / rate('sqlite-naive-full')).toFixed(1)}x`,
+    ),
+    check(
+      rate('vigil') / rate('bullmq') >= 3,
+      `set >= 3x BullMQ add: ${(rate('vigil') / rate('bullmq')).toFixed(1)}x`,
+    ),
+    check(
+      value('drain_per_s', 'vigil') >= value('drain_per_s', 'bullmq'),
+      `drain >= BullMQ: ${(value('drain_per_s', 'vigil') / value('drain_per_s', 'bullmq')).toFixed(2)}x`,
+    ),
+  ];
+}
+
+function packageVersion(name: string): string {
+  const file = fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+function gitRevision(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  ensureRedisInstalled(log);
+  const fsyncPerSec = Math.round(await runCase<number>('fsync', { ms: 1000 }, 30_000));
+  log(`fsync: ${fsyncPerSec}/s`);
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    fsyncPerSec,
+    // Other work on the machine during the run: the 1-minute load average at start and end.
+    loadAvg: { start: Number(os.loadavg()[0]!.toFixed(2)), end: 0 },
+    node: process.version,
+    versions: {
+      vigil: `${packageVersion('@vigil/alarm')} (${gitRevision()})`,
+      bullmq: packageVersion('bullmq'),
+      ioredis: packageVersion('ioredis'),
+      'better-sqlite3': packageVersion('better-sqlite3'),
+      sqlite: sqliteVersion(),
+      redis: redisVersion(),
+    },
+  };
+  await lateness();
+  await scheduling();
+  await drain();
+  await memory();
+  machine.loadAvg.end = Number(os.loadavg()[0]!.toFixed(2));
+
+  const out = table();
+  console.log(
+    `\nVigil vs peers${quick ? ' (quick run: smaller sizes)' : ''}, ${machine.cpu}, ${machine.cores} cores, ` +
+      `fsync ${fsyncPerSec}/s, Node ${machine.node}, load average ${machine.loadAvg.start} -> ${machine.loadAvg.end}\n`,
+  );
+  console.log(out);
+  console.log('');
+  for (const line of context) console.log(`- ${line}`);
+  console.log(
+    `- BullMQ workers: concurrency ${WORKER_CONCURRENCY}; Redis ${machine.versions.redis} with built-in defaults unless the row says hz100`,
+  );
+  console.log('\nGoals (against this run):');
+  for (const line of goals()) console.log(`  ${line}`);
+  const file = fileURLToPath(new URL(`../results/${quick ? 'peers-quick' : 'peers'}.json`, import.meta.url));
+  mkdirSync(path.dirname(file), { recursive: true });
+  const run = {
+    date: new Date().toISOString(),
+    quick,
+    seconds: Math.round((Date.now() - started) / 1000),
+    sizes,
+    context,
+  };
+  writeFileSync(file, `${JSON.stringify({ machine, results, run }, null, 2)}\n`);
+  console.log(
+    `\nwritten: ${path.relative(process.cwd(), file)} (${Math.round((Date.now() - started) / 1000)} s)`,
+  );
+}
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) return;
+  interrupted = true;
+  log('interrupted: stopping cases and redis-server');
+  killCases();
+  void stopAllRedis().finally(() => process.exit(130));
+});
+
+main().then(
+  () => stopAllRedis(),
+  async (err: unknown) => {
+    console.error(err);
+    killCases();
+    await stopAllRedis();
+    process.exitCode = 1;
+  },
+);
