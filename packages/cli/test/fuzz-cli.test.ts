@@ -160,6 +160,8 @@ it('every command line ends in 0, 1 or 2; refusals are one typed line each and c
       }
       expect([0, 1, 2]).toContain(code);
       expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+      // Nothing from the input or the database reaches the terminal as a raw control character.
+      expect(stdout).not.toMatch(RAW_CONTROL);
       if (code !== 0) {
         expect(stderr).not.toMatch(RAW_CONTROL);
         // Help shown for a malformed line is commander's block; anything else is `vigil: CODE: ...`.
