@@ -27,6 +27,7 @@ import type { FromChild, ToChild, WhenForm } from './protocol.js';
 const dbFile = mustEnv('TORTURE_DB');
 const journalFile = mustEnv('TORTURE_JOURNAL');
 const life = Number(mustEnv('TORTURE_LIFE'));
+const synchronous = process.env.TORTURE_SYNC === 'NORMAL' ? 'NORMAL' : 'FULL';
 
 const journal = fs.openSync(journalFile, 'a');
 const write = (line: string, sync = false): void => {
@@ -86,6 +87,7 @@ await runtime.start([
   worker('Sink', sink),
   alarmSupervisor({
     db: dbFile,
+    synchronous,
     // A short slice so the timer re-reads the wall clock often; a short backoff so a delivery
     // refused during a restart comes back quickly. Neither weakens what is checked.
     sliceMs: 100,

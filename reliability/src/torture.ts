@@ -7,7 +7,8 @@
  *   pnpm torture --alarms 2000 --kills 10 --seed 1
  *
  * Options: --alarms N (acknowledged sets to make), --kills K, --seed S, --window MS (how long
- * sets and kills go on; default grows with N and K), --keep (leave the temp directory).
+ * sets and kills go on; default grows with N and K), --synchronous FULL|NORMAL (the store's
+ * durability level, default FULL), --keep (leave the temp directory).
  * The last line printed is `torture: alarms=N kills=K delivered=D lost=L early=E duplicates=U`;
  * the exit code is 1 when a check fails.
  *
@@ -30,6 +31,7 @@ interface Args {
   kills: number;
   seed: number;
   window: number;
+  synchronous: 'FULL' | 'NORMAL';
   keep: boolean;
 }
 
@@ -45,6 +47,12 @@ function parseArgs(argv: string[]): Args {
     return value;
   };
   const alarms = read('alarms', 2000);
+  const s = argv.indexOf('--synchronous');
+  const synchronous = s < 0 ? 'FULL' : argv[s + 1];
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+    console.error(`torture: --synchronous needs FULL or NORMAL, got ${synchronous}`);
+    process.exit(2);
+  }
   const kills = read('kills', 10);
   return {
     alarms,
@@ -52,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     seed: read('seed', 1),
     // Long enough that sets are spread out and each life gets some work done between kills.
     window: read('window', Math.max(20_000, alarms * 6, kills * 1500)),
+    synchronous,
     keep: argv.includes('--keep'),
   };
 }
@@ -175,11 +184,15 @@ async function main(): Promise<number> {
   const random = prng(args.seed);
   const { steps, kills } = plan(args, random);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-torture-'));
-  const env = { TORTURE_DB: path.join(dir, 'alarms.db'), TORTURE_JOURNAL: path.join(dir, 'journal.log') };
+  const env = {
+    TORTURE_DB: path.join(dir, 'alarms.db'),
+    TORTURE_JOURNAL: path.join(dir, 'journal.log'),
+    TORTURE_SYNC: args.synchronous,
+  };
   fs.writeFileSync(env.TORTURE_JOURNAL, '');
   const started = Date.now();
   console.log(
-    `torture: seed=${args.seed} window=${args.window}ms alarms=${args.alarms} kills=${args.kills} dir=${dir}`,
+    `torture: seed=${args.seed} window=${args.window}ms synchronous=${args.synchronous} alarms=${args.alarms} kills=${args.kills} dir=${dir}`,
   );
 
   const planned = new Map<number, Planned>();
