@@ -15,6 +15,7 @@
 import {
   type Clock,
   coerceError,
+  describeValue,
   type EventBus,
   Exit,
   exit,
@@ -554,7 +555,7 @@ function asId(value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new VigilError(
       'INVALID_ID',
-      `alarm id must be a positive integer, got ${String(value).slice(0, 40)}`,
+      `alarm id must be a positive integer, got ${describeValue(value, 40)}`,
     );
   }
   return value;

@@ -13,6 +13,7 @@
  * - Nesting is limited to 64 levels; size to `maxBytes` UTF-8 bytes of JSON on encode only: the
  *   limit is an admission rule, and a row stored under a larger limit must still be deliverable.
  */
+import { describeValue } from '@vigil/runtime';
 import { InvalidPayloadError, PayloadTooLargeError, UndecodableMessageError } from './errors.js';
 
 /** Default size limit of a message's JSON text: 256 KiB. */
@@ -48,7 +49,8 @@ export function encodeMessage(message: unknown, maxBytes: number = DEFAULT_MAX_M
  * `encodeMessage`. Throws `UndecodableMessageError` (code `UNDECODABLE_MESSAGE`).
  */
 export function decodeMessage(text: string): Record<string, unknown> {
-  if (typeof text !== 'string') throw new UndecodableMessageError(String(text), 'stored message is not text');
+  if (typeof text !== 'string')
+    throw new UndecodableMessageError(describeValue(text), 'stored message is not text');
   let value: unknown;
   try {
     value = JSON.parse(text);

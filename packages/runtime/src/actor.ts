@@ -124,7 +124,8 @@ export class ActorProcess implements Process, Runnable {
 
   /** Delivers up to `budget` messages to the machine, one at a time, in arrival order. */
   drain(budget: number): boolean {
-    for (let i = 0; i < budget; i++) {
+    const limit = this.spec.budget ?? budget;
+    for (let i = 0; i < limit; i++) {
       if (!this.alive) return false;
       const message = this.mailbox.shift();
       if (message === undefined) return false;

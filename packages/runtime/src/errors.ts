@@ -141,8 +141,22 @@ export function coerceError(value: unknown): Error {
 function describe(value: unknown): string {
   if (value instanceof Error) return value.message;
   try {
-    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? describeValue(value));
   } catch {
-    return String(value);
+    return describeValue(value);
   }
+}
+
+/**
+ * A short printable form of any value, for error messages about untrusted input. Never throws:
+ * `String(x)` does for objects without a prototype or with a throwing `toString`.
+ */
+export function describeValue(value: unknown, max = 80): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -9,6 +9,7 @@ export {
   CallTimeoutError,
   coerceError,
   DuplicateNameError,
+  describeValue,
   InvalidChildSpecError,
   InvalidMessageError,
   InvalidSupervisorOptionsError,

@@ -10,6 +10,7 @@ import { type Clock, systemClock } from './clock.js';
 import {
   ActorDownError,
   coerceError,
+  describeValue,
   InvalidMessageError,
   NotASupervisorError,
   RuntimeStoppedError,
@@ -181,14 +182,18 @@ export class Runtime {
   call<T = unknown>(name: string, message: EventObject | Message, options: CallOptions = {}): Promise<T> {
     try {
       assertMessage(message);
-      if (this.stateValue !== 'running') throw new RuntimeStoppedError(`call '${String(name)}'`);
+      if (this.stateValue !== 'running') throw new RuntimeStoppedError(`call '${describeValue(name)}'`);
       const target = this.liveWorker(name);
       if (!target) {
-        throw this.registry.isDeclared(name) ? new ActorDownError(name) : new UnknownActorError(String(name));
+        throw this.registry.isDeclared(name)
+          ? new ActorDownError(name)
+          : new UnknownActorError(describeValue(name));
       }
       const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
       if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-        throw new InvalidMessageError(`timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
+        throw new InvalidMessageError(
+          `timeoutMs must be a non-negative number, got ${describeValue(timeoutMs)}`,
+        );
       }
       // A fresh object per call: it is the correlation key, even if the caller reuses `message`.
       const event = { ...message };
@@ -345,7 +350,7 @@ export class Runtime {
     this.deadLetterCount++;
     if (this.events.has('deadLetter')) {
       this.events.emit('deadLetter', {
-        to: String(to),
+        to: describeValue(to, 200),
         messageType: message.type,
         reason,
         at: this.clock.now(),
@@ -373,7 +378,8 @@ export class Runtime {
     const process = this.registry.lookup(name);
     if (process instanceof Supervisor && process.alive) return op(process);
     if (this.registry.kindOf(name) === 'supervisor') throw new ActorDownError(name);
-    if (!isValidName(name) || !this.registry.isDeclared(name)) throw new UnknownActorError(String(name));
+    if (!isValidName(name) || !this.registry.isDeclared(name))
+      throw new UnknownActorError(describeValue(name));
     throw new NotASupervisorError(name);
   }
 

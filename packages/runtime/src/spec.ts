@@ -50,6 +50,8 @@ export interface WorkerSpec {
   /** How long start waits for `readyWhen`; default 5000 ms. */
   startTimeoutMs: number;
   backoff?: Backoff;
+  /** Messages this actor may handle per drain turn (default: the runtime's `budget`). */
+  budget?: number;
 }
 
 /** Options of a supervisor. OTP defaults: `one_for_one`, 1 restart within 5000 ms. */
@@ -85,6 +87,11 @@ export interface WorkerOptions {
   readyWhen?: (snapshot: Snapshot<unknown>) => boolean;
   startTimeoutMs?: number;
   backoff?: Backoff;
+  /**
+   * Messages per drain turn for this actor, overriding the runtime's `budget`: a service whose
+   * messages are cheap and batch well (the Alarm's group commit) may take more per turn.
+   */
+  budget?: number;
 }
 
 const RESTARTS: readonly string[] = ['permanent', 'transient', 'temporary'];
@@ -108,6 +115,7 @@ export function worker(id: string, logic: AnyActorLogic, options: WorkerOptions 
     readyWhen: options.readyWhen,
     startTimeoutMs: options.startTimeoutMs ?? 5000,
     backoff: options.backoff,
+    budget: options.budget,
   }) as WorkerSpec;
 }
 
@@ -159,6 +167,9 @@ export function validateChildSpec(spec: unknown): ChildSpec {
       fail('readyWhen', 'must be a function');
     if (!isNonNegative(s.startTimeoutMs)) fail('startTimeoutMs', 'must be a non-negative number');
     if (s.backoff !== undefined) validateBackoff(s.backoff, fail);
+    if (s.budget !== undefined && (!Number.isSafeInteger(s.budget) || (s.budget as number) < 1)) {
+      fail('budget', 'must be a positive integer');
+    }
     return s as unknown as WorkerSpec;
   }
   if (s.type === 'supervisor') {

@@ -169,6 +169,25 @@ describe('fairness', () => {
     while (handled < total) await new Promise((r) => setTimeout(r, 5));
   });
 
+  it('a worker’s own budget overrides the runtime’s, and a zero budget is refused', async () => {
+    const runtime = use(createRuntime({ budget: 64 }));
+    let handled = 0;
+    const flood = setup({}).createMachine({ on: { WORK: { actions: () => handled++ } } });
+    expect(() => worker('Bad', flood, { budget: 0 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CHILD_SPEC' }),
+    );
+    await runtime.start([worker('Flood', flood, { budget: 8 })]);
+    for (let i = 0; i < 400; i++) runtime.send('Flood', { type: 'WORK' });
+    let maxStep = 0;
+    let last = 0;
+    while (handled < 400) {
+      await new Promise((r) => setImmediate(r));
+      maxStep = Math.max(maxStep, handled - last);
+      last = handled;
+    }
+    expect(maxStep).toBe(8);
+  });
+
   it('between two turns of the event loop, a flooding actor handles at most one budget', async () => {
     // The same bound without wall-clock noise: an observer that re-queues itself with
     // setImmediate runs once per event-loop turn; the flood may advance by at most `budget`
