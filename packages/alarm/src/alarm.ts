@@ -126,6 +126,7 @@ class AlarmService {
       case 'alarm.due':
         this.armedAt = null;
         void this.pump();
+        reply(event); // the Timer casts it; a caller that calls gets an answer, not a timeout
         return;
       case 'alarm.cancel':
       case 'alarm.get':

@@ -172,7 +172,7 @@ describe('fuzz: workflow start and signal', () => {
   it('start: a new run, or a typed rejection that changes nothing', async () => {
     await fc.assert(
       fc.asyncProperty(
-        // null and undefined as the workflow, and null options, are left to the it.fails below.
+        // null and undefined as the workflow, and null options, are checked by the test below.
         fc.oneof(hostile, fc.constant('wait')).filter((w) => w !== null && w !== undefined),
         fc.oneof(hostile, hostileRecord),
         fc.oneof(
@@ -198,11 +198,7 @@ describe('fuzz: workflow start and signal', () => {
     await expectHealthy();
   });
 
-  // BUG (reported): packages/targets/src/scheduler/client.ts, WorkflowClient.start reads
-  // `workflow.name` and `options.runId` before any check, so start(undefined | null) and
-  // start('wait', {}, null) throw a synchronous TypeError instead of rejecting with a typed error.
-  // Remove `.fails` once they reject with a VigilError.
-  it.fails('start(undefined), start(null) and null options reject with a typed error', async () => {
+  it('start(undefined), start(null) and null options reject with a typed error', async () => {
     for (const [workflow, options] of [
       [undefined, undefined],
       [null, undefined],

@@ -55,13 +55,16 @@ export class WorkflowClient {
     context: C = {} as C,
     options: StartOptions = {},
   ): Promise<WorkflowRun> {
-    const name = typeof workflow === 'string' ? workflow : workflow.name;
+    // Untyped callers may pass anything: read defensively and let the Scheduler refuse it with a
+    // typed error, instead of throwing a TypeError here.
+    const name = typeof workflow === 'string' ? workflow : (workflow as { name?: unknown } | null)?.name;
+    const opts = (options ?? {}) as StartOptions;
     return this.request({
       type: 'workflow.start',
       workflow: name,
       context,
-      runId: options.runId,
-      at: options.at,
+      runId: opts.runId,
+      at: opts.at,
     });
   }
 
