@@ -11,7 +11,7 @@ import { pendingCallOf } from './call.js';
 import { CalleeExitedError, coerceError, StartError } from './errors.js';
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
 import { Mailbox } from './mailbox.js';
-import { ExitListeners, type Process } from './process.js';
+import { ExitListeners, exitWithin, type Process } from './process.js';
 import type { Runtime } from './runtime.js';
 import type { Runnable } from './scheduler.js';
 import type { Shutdown, WorkerSpec } from './spec.js';
@@ -146,11 +146,6 @@ export class ActorProcess implements Process, Runnable {
   }
 
   onExit(listener: (reason: ExitReason) => void): () => void {
-    if (!this.alive && this.exitReason) {
-      const reason = this.exitReason;
-      queueMicrotask(() => listener(reason));
-      return () => {};
-    }
     return this.exitListeners.add(listener);
   }
 
@@ -164,13 +159,7 @@ export class ActorProcess implements Process, Runnable {
       this.kill(Exit.shutdown);
       return Promise.resolve(Exit.shutdown);
     }
-    return new Promise((resolve) => {
-      const clock = this.runtime.clock;
-      const timer = mode === 'infinity' ? undefined : clock.setTimeout(() => this.kill(Exit.killed), mode);
-      this.onExit((reason) => {
-        if (timer !== undefined) clock.clearTimeout(timer);
-        resolve(reason);
-      });
+    return exitWithin(this, this.runtime.clock, mode, () => {
       this.shuttingDown = true;
       // Through the mailbox, behind what is already queued: a trapping actor finishes the
       // work it accepted before it sees the request to stop.
@@ -191,6 +180,7 @@ export class ActorProcess implements Process, Runnable {
     if (!this.alive) {
       // Start failure: XState reported the error before start() finished.
       this.exitReason ??= reason;
+      this.exitListeners.fire(this.exitReason, () => {});
       return;
     }
     this.alive = false;

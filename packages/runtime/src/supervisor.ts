@@ -11,7 +11,7 @@ import { ActorProcess, startError } from './actor.js';
 import type { TimerHandle } from './clock.js';
 import { coerceError, DuplicateNameError, UnknownChildError } from './errors.js';
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
-import { ExitListeners, type Process } from './process.js';
+import { ExitListeners, exitWithin, type Process } from './process.js';
 import type { Runtime } from './runtime.js';
 import { type ChildSpec, type Shutdown, type SupervisorSpec, validateChildSpec } from './spec.js';
 
@@ -265,13 +265,7 @@ export class Supervisor implements Process {
       return Promise.resolve(Exit.killed);
     }
     this.stopping = true;
-    return new Promise((resolve) => {
-      const clock = this.runtime.clock;
-      const timer = mode === 'infinity' ? undefined : clock.setTimeout(() => this.kill(Exit.killed), mode);
-      this.onExit((reason) => {
-        if (timer !== undefined) clock.clearTimeout(timer);
-        resolve(reason);
-      });
+    return exitWithin(this, this.runtime.clock, mode, () => {
       void this.terminateAll().then(() => this.finish(Exit.shutdown));
     });
   }
@@ -323,11 +317,6 @@ export class Supervisor implements Process {
   }
 
   onExit(listener: (reason: ExitReason) => void): () => void {
-    if (!this.alive && this.exitReason) {
-      const reason = this.exitReason;
-      queueMicrotask(() => listener(reason));
-      return () => {};
-    }
     return this.exitListeners.add(listener);
   }
 

@@ -16,6 +16,7 @@ import { InvalidNotificationError, InvalidPushoverOptionsError } from './errors.
 import { checkConcurrency, checkMaxRetries, httpTarget, payloadOf } from './http-target.js';
 import {
   PUSHOVER_API_URL,
+  type PushoverNotification,
   type PushoverQuota,
   resolvePushoverCredentials,
   type SendOutcome,
@@ -56,21 +57,7 @@ export interface PushoverTargetOptions {
  * A delivery to the Pushover target: the notification's fields beside the message `type`
  * (any type but `pushover.quota`) and, from an alarm, the `alarm` envelope.
  */
-export interface PushoverDelivery {
-  type: string;
-  message: string;
-  title?: string;
-  priority?: -2 | -1 | 0 | 1 | 2;
-  sound?: string;
-  url?: string;
-  urlTitle?: string;
-  html?: boolean;
-  device?: string;
-  timestamp?: number;
-  ttl?: number;
-  retry?: number;
-  expire?: number;
-}
+export type PushoverDelivery = { type: string } & PushoverNotification;
 
 /** What the Pushover target replies to a delivery it sent. */
 export interface PushoverReceipt {
