@@ -107,6 +107,14 @@ process.on('message', (raw) => {
     void runtime.stop().then(() => process.exit(0));
     return;
   }
+  if (msg.op === 'cancel') {
+    alarms.cancel(msg.id).then(
+      (alarm) => answer({ op: 'cancelled', req: msg.req, status: alarm?.status ?? null }),
+      (err: unknown) =>
+        answer({ op: 'nack', req: msg.req, code: String((err as { code?: unknown }).code ?? 'UNKNOWN') }),
+    );
+    return;
+  }
   const nack = (err: unknown) =>
     answer({ op: 'nack', req: msg.req, code: String((err as { code?: unknown }).code ?? 'UNKNOWN') });
   if (msg.op === 'start') {

@@ -28,10 +28,18 @@ export type ToChild =
       /** The run id is `t<tag>`. */
       tag: number;
     }
+  | {
+      /** Cancel an acknowledged alarm. */
+      op: 'cancel';
+      req: number;
+      id: number;
+    }
   | { op: 'stop' };
 
 /** Child to parent. */
 export type FromChild =
   | { op: 'ready' }
   | { op: 'ack'; req: number; id: number }
-  | { op: 'nack'; req: number; code: string };
+  | { op: 'nack'; req: number; code: string }
+  /** `cancel` resolved: the alarm's status after it (`cancelled` if it was still pending). */
+  | { op: 'cancelled'; req: number; status: string | null };

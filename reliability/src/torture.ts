@@ -84,6 +84,8 @@ interface Step {
   every?: number;
   /** A workflow run: ms between its steps. */
   hop?: number;
+  /** Cancel the alarm this many ms after it was acknowledged (before its instant). */
+  cancelAfter?: number;
   form: WhenForm;
 }
 
@@ -108,7 +110,11 @@ function plan(args: Args, random: () => number): { steps: Step[]; kills: number[
     } else if (r < 0.75) {
       steps.push({ sendAt, delay: 100 + random() * 2900, form });
     } else {
-      steps.push({ sendAt, delay: random() * (w - sendAt), form });
+      const delay = random() * (w - sendAt);
+      // One in five of these is cancelled before its instant (if the cancel commits, it must
+      // never be delivered by a later life: a cancel is as durable as a set).
+      const cancel = delay > 2000 && random() < 0.2;
+      steps.push({ sendAt, delay, form, ...(cancel ? { cancelAfter: random() * (delay - 1000) } : {}) });
     }
   }
   const kills = Array.from({ length: args.kills }, () => (0.02 + 0.98 * random()) * w).sort((a, b) => a - b);
@@ -205,13 +211,40 @@ async function main(): Promise<number> {
 
   let lifeNumber = 0;
   let life!: Life;
+  // Cancels: tag -> the life that acknowledged it; tags whose cancel got no answer (the life died)
+  // may or may not be cancelled.
+  const cancelled = new Map<number, number>();
+  const maybeCancelled = new Set<number>();
+  const cancelling = new Map<number, number>(); // req -> tag
+  const sendCancel = (tag: number, id: number) => {
+    const current = life;
+    if (!current.isReady || !current.alive) {
+      maybeCancelled.add(tag); // not sent; keep it out of both checks to stay simple
+      return;
+    }
+    const req = nextReq++;
+    cancelling.set(req, tag);
+    maybeCancelled.add(tag);
+    if (!current.send({ op: 'cancel', req, id })) cancelling.delete(req);
+  };
   const onMessage = (msg: FromChild) => {
     if (msg.op === 'ready') return;
+    if (cancelling.has(msg.req)) {
+      const tag = cancelling.get(msg.req)!;
+      cancelling.delete(msg.req);
+      maybeCancelled.delete(tag);
+      if (msg.op === 'cancelled' && msg.status === 'cancelled') cancelled.set(tag, lifeNumber);
+      else if (msg.op !== 'cancelled') maybeCancelled.add(tag);
+      return;
+    }
     const o = outstanding.get(msg.req);
     if (!o) return;
     outstanding.delete(msg.req);
-    if (msg.op === 'ack') acked.set(o.tag, msg.id);
-    else {
+    if (msg.op === 'ack') {
+      acked.set(o.tag, msg.id);
+      const after = o.step.cancelAfter;
+      if (after !== undefined) setTimeout(() => sendCancel(o.tag, msg.id), after);
+    } else if (msg.op === 'nack') {
       nacks++;
       nackCodes.set(msg.code, (nackCodes.get(msg.code) ?? 0) + 1);
       retry.push({ ...o.step, sendAt: 0 });
@@ -315,6 +348,8 @@ async function main(): Promise<number> {
     const v = judge({
       planned,
       acked,
+      cancelled,
+      maybeCancelled,
       checkUntil,
       journal: readJournal(env.TORTURE_JOURNAL),
       finalLife: lifeNumber,
@@ -333,6 +368,8 @@ async function main(): Promise<number> {
   const v = judge({
     planned,
     acked,
+    cancelled,
+    maybeCancelled,
     checkUntil,
     journal: readJournal(env.TORTURE_JOURNAL),
     finalLife: lifeNumber,
@@ -347,6 +384,7 @@ async function main(): Promise<number> {
   );
   console.log(
     `torture: in flight at kills ${v.inFlightAtKills} (bound on duplicates), unexcused duplicates ${v.unexcused}, ` +
+      `cancelled ${cancelled.size} (+${maybeCancelled.size} unanswered), delivered after a committed cancel ${v.resurrected}, ` +
       `failed ${v.failed}, lateness p50=${v.lateness.p50}ms p99=${v.lateness.p99}ms max=${v.lateness.max}ms`,
   );
   for (const p of v.problems) console.log(`torture: problem: ${p}`);

@@ -11,6 +11,9 @@
  *   a step running before the instant it could be due (`at` for a, the previous step's first run
  *   plus `hop` for the others) counts as early; a step run again counts as a duplicate, excused
  *   only when its previous run was in a killed life that never committed its outcome;
+ * - resurrected: a one-shot alarm whose cancel was acknowledged, delivered by a later life (after
+ *   the cancel committed, only a delivery already in flight in that same life may still land);
+ *   cancelled alarms, and those whose cancel got no answer, are not expected;
  * - duplicates: deliveries of a row beyond its first. Each must be excused by the crash window:
  *   its previous delivery happened in an earlier life, which was killed, and whose fired mark
  *   never committed (no `C` line in that life). Any other repeat is `unexcused`, and fails the run.
@@ -31,6 +34,10 @@ export interface VerdictInput {
   planned: Map<number, Planned>;
   /** Acknowledged requests: tag -> alarm id. */
   acked: Map<number, number>;
+  /** Acknowledged cancels (status became `cancelled`): tag -> the life that answered. */
+  cancelled?: Map<number, number>;
+  /** Cancels sent without an answer (the life died): may or may not have committed. */
+  maybeCancelled?: Set<number>;
   /** Occurrences of recurring alarms are expected up to this instant (inclusive). */
   checkUntil: number;
   /** The journal text (all lives). */
@@ -51,6 +58,8 @@ export interface Verdict {
   duplicates: number;
   /** Duplicates not explained by a kill in the crash window. */
   unexcused: number;
+  /** Deliveries of a cancelled alarm by a life after the one that acknowledged the cancel. */
+  resurrected: number;
   /** Deliveries made but not marked fired when their life was killed (sum over kills). */
   inFlightAtKills: number;
   /** Deliveries of alarms whose `set` was never acknowledged (stored just before a kill). */
@@ -201,6 +210,18 @@ export function judge(input: VerdictInput): Verdict {
     }
   }
 
+  let resurrected = 0;
+  const cancelled = input.cancelled ?? new Map<number, number>();
+  for (const d of deliveries) {
+    const cancelLife = cancelled.get(d.tag);
+    if (cancelLife !== undefined && d.life > cancelLife) {
+      resurrected++;
+      problem(
+        `alarm ${d.id} was delivered in life ${d.life} after its cancel was acknowledged in life ${cancelLife}`,
+      );
+    }
+  }
+
   let duplicates = crossRow;
   let unexcused = crossRow;
   for (const [key, list] of stepsOf) {
@@ -258,6 +279,7 @@ export function judge(input: VerdictInput): Verdict {
   let failed = 0;
   for (const [tag, id] of input.acked) {
     const plan = input.planned.get(tag)!;
+    if (cancelled.has(tag) || input.maybeCancelled?.has(tag)) continue;
     if (failedIds.has(id)) failed++;
     const items: string[] = [];
     if (plan.hop !== undefined) items.push(`t${tag}:a`, `t${tag}:b`, `t${tag}:c`);
@@ -285,6 +307,7 @@ export function judge(input: VerdictInput): Verdict {
     early,
     duplicates,
     unexcused,
+    resurrected,
     inFlightAtKills,
     unackedDeliveries,
     failed,

@@ -92,6 +92,21 @@ describe('one-shot alarms', () => {
   });
 });
 
+describe('cancelled alarms', () => {
+  it('not expected; a delivery by a later life than the one that acknowledged the cancel is resurrected', () => {
+    const base = input([`D 1 7 1 ${AT} ${AT} 1`], [[1, { at: AT }]], [[1, 7]]);
+    expect(judge({ ...base, cancelled: new Map([[1, 1]]) })).toMatchObject({
+      resurrected: 0,
+      lost: 0,
+      expected: 0,
+    });
+    const late = input([`D 3 7 1 ${AT} ${AT} 1`], [[1, { at: AT }]], [[1, 7]], 3);
+    expect(judge({ ...late, cancelled: new Map([[1, 2]]) }).resurrected).toBe(1);
+    const unanswered = input([], [[1, { at: AT }]], [[1, 7]]);
+    expect(judge({ ...unanswered, maybeCancelled: new Set([1]) })).toMatchObject({ lost: 0, expected: 0 });
+  });
+});
+
 describe('recurring alarms', () => {
   const every = 1000;
   it('every occurrence up to checkUntil is expected; each is a different row', () => {
