@@ -63,11 +63,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-// BUG (reported): packages/targets/src/scheduler/scheduler.ts, setAlarm passes
-// `Math.max(at, this.clock.now())`, an instant the Alarm may already see as past; recover()
-// then fails the run. Remove `.fails` once a restarted run whose step came due while the process
-// was down runs that step.
-it.fails('a run whose next step came due while the process was down runs it after the restart', async () => {
+// Found by the torture: the Scheduler re-armed a past-due step at an instant the Alarm saw as past.
+it('a run whose next step came due while the process was down runs it after the restart', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sched-restart-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const db = path.join(dir, 'vigil.db');

@@ -618,7 +618,11 @@ export class SchedulerService {
   async setAlarm(key: string, at: number, message: Record<string, unknown>): Promise<Alarm> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.alarms.set(Math.max(at, this.clock.now()), this.input.name, message, {
+        // A step already due (a run recovered after downtime, "run the next step now") is set
+        // as "in 0": read against the Alarm's reference instant, it can never be refused as
+        // past, as an epoch read from this clock a moment earlier could be.
+        const when = at > this.clock.now() ? at : { in: 0 };
+        return await this.alarms.set(when, this.input.name, message, {
           key,
           maxAttempts: this.input.alarmMaxAttempts,
         });
