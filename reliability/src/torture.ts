@@ -149,6 +149,9 @@ class Life {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+    // A send racing the SIGKILL fails with EPIPE, reported as an 'error' event: the request was
+    // not acknowledged, and the exit handler sends it again to the next life.
+    this.proc.on('error', () => undefined);
     this.ready = new Promise((resolve) => {
       this.proc.on('message', (raw) => {
         const msg = raw as FromChild;
