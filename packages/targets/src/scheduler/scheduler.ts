@@ -618,10 +618,11 @@ export class SchedulerService {
   async setAlarm(key: string, at: number, message: Record<string, unknown>): Promise<Alarm> {
     for (let attempt = 1; ; attempt++) {
       try {
-        // A step already due (a run recovered after downtime, "run the next step now") is set
-        // as "in 0": read against the Alarm's reference instant, it can never be refused as
-        // past, as an epoch read from this clock a moment earlier could be.
-        const when = at > this.clock.now() ? at : { in: 0 };
+        // Set as a delay, not an epoch: read against the Alarm's reference instant (never
+        // earlier than this read), it is never refused as past, as an epoch read from this clock
+        // a moment earlier could be (a run recovered after downtime, "run the next step now"),
+        // and never fires before `at`.
+        const when = { in: Math.max(0, at - this.clock.now()) };
         return await this.alarms.set(when, this.input.name, message, {
           key,
           maxAttempts: this.input.alarmMaxAttempts,
