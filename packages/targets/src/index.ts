@@ -4,25 +4,6 @@
  * The fake Pushover server is at `@vigil/targets/testing`.
  */
 
-export { RejectedDeliveryError, TransientDeliveryError } from './http-target.js';
-export type { LogTargetOptions } from './log.js';
-export { logTarget } from './log.js';
-// Targets.
-export type {
-  PushoverDelivery,
-  PushoverReceipt,
-  PushoverTargetOptions,
-} from './pushover.js';
-export { PUSHOVER_QUOTA_QUERY, pushoverTarget } from './pushover.js';
-// Custom targets.
-export type { DefineTargetOptions, TargetContext, TargetHandler } from './target.js';
-export { defineTarget, PermanentFailure } from './target.js';
-export type { WebhookDelivery, WebhookTargetOptions } from './webhook.js';
-export { webhookTarget } from './webhook.js';
-
-// Scheduler: durable workflows of steps chained by alarms, and durable XState machines.
-export * from './scheduler/index.js';
-
 // HTTP layer.
 export {
   FakePushoverClosedError,
@@ -34,8 +15,18 @@ export {
 } from './errors.js';
 export type { DeliveryFailure, DeliverySuccess, StatusClass } from './http.js';
 export { classifyStatus, parseRetryAfter, redact } from './http.js';
+export { RejectedDeliveryError, TransientDeliveryError } from './http-target.js';
+export type { LogTargetOptions } from './log.js';
+export { logTarget } from './log.js';
 export type { LogDelivery, LogWriter, LogWriterOptions } from './log-writer.js';
 export { createLogWriter } from './log-writer.js';
+// Targets.
+export type {
+  PushoverDelivery,
+  PushoverReceipt,
+  PushoverTargetOptions,
+} from './pushover.js';
+export { PUSHOVER_QUOTA_QUERY, pushoverTarget } from './pushover.js';
 export type {
   PushoverCredentials,
   PushoverNotification,
@@ -53,6 +44,13 @@ export {
   sendPushover,
   validateNotification,
 } from './pushover-client.js';
+// Scheduler: durable workflows of steps chained by alarms, and durable XState machines.
+export * from './scheduler/index.js';
+// Custom targets.
+export type { DefineTargetOptions, TargetContext, TargetHandler } from './target.js';
+export { defineTarget, PermanentFailure } from './target.js';
+export type { WebhookDelivery, WebhookTargetOptions } from './webhook.js';
+export { webhookTarget } from './webhook.js';
 export type { SendWebhookOptions, WebhookOutcome, WebhookRequest } from './webhook-client.js';
 export {
   sendWebhook,
