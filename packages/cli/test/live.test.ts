@@ -37,7 +37,10 @@ async function startRuntime(db: string) {
     on: {
       '*': {
         actions: ({ event }) => {
-          deliveries.push({ id: (event as unknown as { alarm: { alarmId: number } }).alarm.alarmId, at: Date.now() });
+          deliveries.push({
+            id: (event as unknown as { alarm: { alarmId: number } }).alarm.alarmId,
+            at: Date.now(),
+          });
           reply(event);
         },
       },
