@@ -42,7 +42,7 @@ import {
   toAlarm,
   toInsertedAlarm,
 } from './request.js';
-import type { AlarmRow, AlarmStore, Completion, ListFilter, NewAlarm } from './store/types.js';
+import type { AlarmRow, AlarmStore, Completion, DueCursor, ListFilter, NewAlarm } from './store/types.js';
 import type { DueMessage } from './timer.js';
 
 /** Errors that mean "the target may take it later": the alarm is retried with backoff. */
@@ -92,6 +92,13 @@ class AlarmService {
   private pollTimer: unknown;
   private changeToken: number | undefined;
   private waitingForStart = false;
+  /**
+   * Where the last `due` read stopped, in (fireAt, id) order. Every pending row before it is in
+   * flight (handed out, outcome not committed yet), so the next read starts after it instead of
+   * reading the rows in flight again. Anything that can put a pending row before it (a set, a
+   * retry, a next occurrence, a write by another connection, a Timer wake) clears it.
+   */
+  private cursor: DueCursor | undefined;
 
   constructor(
     private readonly runtime: Runtime,
@@ -125,6 +132,7 @@ class AlarmService {
         return;
       case 'alarm.due':
         this.armedAt = null;
+        this.cursor = undefined;
         void this.pump();
         reply(event); // the Timer casts it; a caller that calls gets an answer, not a timeout
         return;
@@ -203,6 +211,7 @@ class AlarmService {
       reply(s.event, s.many ? slice.map(view) : view(slice[0]!));
       for (const { row, created } of slice) {
         if (!created) continue;
+        this.cursor = undefined;
         if (row.status === 'pending' && row.fireAt < earliest) earliest = row.fireAt;
         if (this.events.has('alarm.set')) {
           this.events.emit('alarm.set', {
@@ -278,14 +287,18 @@ class AlarmService {
           // every alarm that is overdue at start into a failed attempt with backoff. Fire once
           // the start is over (the Timer is still armed for the next future alarm below).
           this.fireWhenStarted();
-        } else if (room > 0 && this.inFlight.size <= this.options.maxInFlight / 2) {
-          // Refill only once half the window is free: `due` returns the rows in flight too (they
-          // are pending in the store until their outcome commits), so topping up after every
-          // small completion batch re-read the whole window each time (a 100k backlog spent most
-          // of its time there). Reading at half-empty bounds the re-read to one window per half
-          // window of new deliveries.
-          const due = await this.store.due(now, room + this.inFlight.size);
+        } else if (
+          room > 0 &&
+          (this.cursor !== undefined || this.inFlight.size <= this.options.maxInFlight / 2)
+        ) {
+          // Without a cursor, `due` returns the rows in flight too (they stay pending until their
+          // outcome commits): read them once, and only once half the window is free. With a
+          // cursor, read only what comes after the rows already handed out.
+          const cursor = this.cursor;
+          const due = await this.store.due(now, cursor ? room : room + this.inFlight.size, cursor);
           for (const row of due) if (!this.inFlight.has(row.id) && !this.closed) this.fire(row, now);
+          const last = due.at(-1);
+          if (last && this.cursor === cursor) this.cursor = { fireAt: last.fireAt, id: last.id };
         }
         if (this.closed) return;
         this.arm(await this.store.nextPending(now));
@@ -502,6 +515,8 @@ class AlarmService {
     }
     for (const { completion, announce } of batch) {
       this.inFlight.delete(completion.id);
+      // A retry moves a row; a next occurrence is a new row: either may now sort before the cursor.
+      if (completion.kind === 'retry' || ('next' in completion && completion.next)) this.cursor = undefined;
       announce();
     }
     void this.pump();
@@ -516,7 +531,10 @@ class AlarmService {
       this.pollTimer = undefined;
       this.store.changeToken().then(
         (token) => {
-          if (this.changeToken !== undefined && token !== this.changeToken) void this.pump();
+          if (this.changeToken !== undefined && token !== this.changeToken) {
+            this.cursor = undefined;
+            void this.pump();
+          }
           this.changeToken = token;
           this.schedulePoll();
         },

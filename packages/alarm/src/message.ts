@@ -78,7 +78,13 @@ function check(root: unknown, maxBytes: number): Problem {
   const ancestors = new Set<object>();
   let size = 0;
 
-  const visit = (value: unknown, path: string, depth: number): Problem => {
+  // Paths are built only on the way back up from a problem: a valid message (the hot path, on
+  // every set and every delivery) costs no string building.
+  const under = (segment: string, p: Problem): Problem =>
+    p === undefined || p === 'too large' ? p : { path: segment + p.path, reason: p.reason };
+  const here = (reason: string): Problem => ({ path: '', reason });
+
+  const visit = (value: unknown, depth: number): Problem => {
     switch (typeof value) {
       case 'string':
         size += value.length + 2;
@@ -87,59 +93,60 @@ function check(root: unknown, maxBytes: number): Problem {
         size += 4;
         return size > maxBytes ? 'too large' : undefined;
       case 'number':
-        if (!Number.isFinite(value)) return { path, reason: `${value} is not representable in JSON` };
+        if (!Number.isFinite(value)) return here(`${value} is not representable in JSON`);
         size += 1;
         return size > maxBytes ? 'too large' : undefined;
       case 'object':
         break;
       default:
-        return { path, reason: `${describe(value)} is not JSON-serialisable` };
+        return here(`${describe(value)} is not JSON-serialisable`);
     }
     if (value === null) {
       size += 4;
       return size > maxBytes ? 'too large' : undefined;
     }
-    if (depth >= MAX_MESSAGE_DEPTH) return { path, reason: `nested deeper than ${MAX_MESSAGE_DEPTH} levels` };
-    if (ancestors.has(value)) return { path, reason: 'circular reference' };
+    if (depth >= MAX_MESSAGE_DEPTH) return here(`nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
+    if (ancestors.has(value)) return here('circular reference');
     if (value instanceof Date) {
-      return { path, reason: 'a Date would come back as a string; pass toISOString() or epoch milliseconds' };
+      return here('a Date would come back as a string; pass toISOString() or epoch milliseconds');
     }
     const isArray = Array.isArray(value);
-    if (!isArray && !isPlainObject(value))
-      return { path, reason: `${describe(value)} is not a plain object or array` };
-    if (Object.getOwnPropertySymbols(value).length > 0)
-      return { path, reason: 'symbol keys are not JSON-serialisable' };
+    if (!isArray && !isPlainObject(value)) return here(`${describe(value)} is not a plain object or array`);
+    if (Object.getOwnPropertySymbols(value).length > 0) return here('symbol keys are not JSON-serialisable');
     ancestors.add(value);
     size += 2;
     try {
       if (isArray) {
         for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) return { path: `${path}[${i}]`, reason: 'sparse array hole' };
+          if (!(i in value)) return { path: `[${i}]`, reason: 'sparse array hole' };
           if (i > 0) size += 1;
-          const p = visit(value[i], `${path}[${i}]`, depth + 1);
-          if (p) return p;
+          const p = visit(value[i], depth + 1);
+          if (p) return under(`[${i}]`, p);
         }
       } else {
         let first = true;
         for (const key of Object.keys(value)) {
-          const childPath = `${path}.${key.length > 40 ? `${key.slice(0, 40)}…` : key}`;
-          if (FORBIDDEN_KEYS.has(key)) return { path: childPath, reason: `key '${key}' is not allowed` };
+          if (FORBIDDEN_KEYS.has(key)) return { path: segmentOf(key), reason: `key '${key}' is not allowed` };
           size += key.length + (first ? 3 : 4);
           first = false;
-          const p = visit((value as Record<string, unknown>)[key], childPath, depth + 1);
-          if (p) return p;
+          const p = visit((value as Record<string, unknown>)[key], depth + 1);
+          if (p) return under(segmentOf(key), p);
         }
       }
     } catch (err) {
       // A getter or a Proxy trap threw while being read.
-      return { path, reason: `reading it threw: ${err instanceof Error ? err.message : String(err)}` };
+      return here(`reading it threw: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       ancestors.delete(value);
     }
     return undefined;
   };
 
-  return visit(root, '$', 0);
+  return under('$', visit(root, 0));
+}
+
+function segmentOf(key: string): string {
+  return `.${key.length > 40 ? `${key.slice(0, 40)}…` : key}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -15,6 +15,7 @@ import {
   type AlarmStatus,
   type AlarmStore,
   type Completion,
+  type DueCursor,
   type ListFilter,
   type NewAlarm,
   type StoreStats,
@@ -115,6 +116,12 @@ class SqliteAlarmStore implements AlarmStore {
         (s) => prep(s),
       ),
       due: prep(`${select} WHERE status = 'pending' AND fire_at <= ? ORDER BY fire_at, id LIMIT ?`),
+      // Written as a range on fire_at plus a tie-break, so SQLite walks the (status, fire_at)
+      // index from the cursor instead of scanning every due row before it.
+      dueAfter: prep(
+        `${select} WHERE status = 'pending' AND fire_at <= ? AND fire_at >= ? AND (fire_at > ? OR id > ?)
+         ORDER BY fire_at, id LIMIT ?`,
+      ),
       next: prep(`${select} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`),
       nextAfter: prep(`${select} WHERE status = 'pending' AND fire_at > ? ORDER BY fire_at, id LIMIT 1`),
       counts: prep(`SELECT status, count(*) AS n FROM alarms GROUP BY status`),
@@ -261,8 +268,15 @@ class SqliteAlarmStore implements AlarmStore {
     );
   }
 
-  async due(now: number, limit: number): Promise<AlarmRow[]> {
-    return this.#read('due', () => this.#stmts.due.all(now, Math.max(0, Math.trunc(limit))) as AlarmRow[]);
+  async due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]> {
+    const n = Math.max(0, Math.trunc(limit));
+    return this.#read(
+      'due',
+      () =>
+        (after === undefined
+          ? this.#stmts.due.all(now, n)
+          : this.#stmts.dueAfter.all(now, after.fireAt, after.fireAt, after.id, n)) as AlarmRow[],
+    );
   }
 
   async complete(batch: readonly Completion[]): Promise<void> {

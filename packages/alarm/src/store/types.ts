@@ -79,6 +79,15 @@ export type Completion =
   | { kind: 'missed'; id: number; at: number; lateMs: number; next?: NewAlarm }
   | { kind: 'retry'; id: number; attempts: number; fireAt: number; reason: string };
 
+/**
+ * Keyset position in the `(fireAt, id)` order of due alarms: `due(now, limit, after)` returns only
+ * rows after it, so a reader that hands rows out in order never reads the same row twice.
+ */
+export interface DueCursor {
+  fireAt: number;
+  id: number;
+}
+
 /** Filter and page of `AlarmStore.list`; rows come back in ascending id order. */
 export interface ListFilter {
   status?: AlarmStatus | AlarmStatus[];
@@ -114,7 +123,7 @@ export interface AlarmStore {
   /** The earliest pending alarm by (fireAt, id); with `after`, the earliest with fireAt > after. */
   nextPending(after?: number): Promise<AlarmRow | undefined>;
   /** Pending alarms with fireAt <= now, in (fireAt, id) order, at most `limit`. */
-  due(now: number, limit: number): Promise<AlarmRow[]>;
+  due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]>;
   /** Applies all outcomes and inserts next occurrences in one transaction. */
   complete(batch: readonly Completion[]): Promise<void>;
   stats(): Promise<StoreStats>;
