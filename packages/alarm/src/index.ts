@@ -37,10 +37,12 @@ export type {
   AlarmStatus,
   AlarmStore,
   Completion,
+  DueCursor,
   ListFilter,
   NewAlarm,
   StoreStats,
 } from './store/types.js';
 export { ALARM_STATUSES } from './store/types.js';
+export { openWorkerStore } from './store/worker.js';
 export type { DueMessage, TimerEvent, TimerInput } from './timer.js';
 export { timerMachine } from './timer.js';

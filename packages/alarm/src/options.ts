@@ -21,6 +21,11 @@ export interface AlarmOptions {
   store?: () => AlarmStore;
   /** SQLite durability: `FULL` (default, survives power loss) or `NORMAL` (faster, survives crashes). */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Run the SQLite connection of `db` on a worker thread (`openWorkerStore`), so no commit's fsync
+   * blocks the main thread's timers (default false). Ignored when `store` is given.
+   */
+  storeThread?: boolean;
   /** Registered name of the Alarm actor (default 'Alarm'). */
   name?: string;
   /** Registered name of the Timer actor (default 'Timer'). */
@@ -58,7 +63,7 @@ export type ResolvedAlarmOptions = Required<Omit<AlarmOptions, 'db' | 'store' | 
 /** Fills defaults and checks types; throws `InvalidOptionError` naming the field. */
 export function resolveOptions(
   options: AlarmOptions,
-  openDefault: (path: string, synchronous: 'FULL' | 'NORMAL') => AlarmStore,
+  openDefault: (path: string, synchronous: 'FULL' | 'NORMAL', thread: boolean) => AlarmStore,
 ): ResolvedAlarmOptions {
   const o = options as Record<string, unknown>;
   const positive = (field: string, fallback: number, min = 1): number => {
@@ -72,6 +77,10 @@ export function resolveOptions(
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
     throw new InvalidOptionError('synchronous', synchronous, "must be 'FULL' or 'NORMAL'");
   }
+  const storeThread = options.storeThread ?? false;
+  if (typeof storeThread !== 'boolean') {
+    throw new InvalidOptionError('storeThread', storeThread, 'must be true or false');
+  }
   let store = options.store;
   if (store !== undefined && typeof store !== 'function') {
     throw new InvalidOptionError('store', store, 'must be a function returning an AlarmStore');
@@ -81,7 +90,7 @@ export function resolveOptions(
     if (typeof path !== 'string' || path.length === 0) {
       throw new InvalidOptionError('db', path, "must be a database path (or ':memory:'), or give 'store'");
     }
-    store = () => openDefault(path, synchronous);
+    store = () => openDefault(path, synchronous, storeThread);
   }
   const name = (field: string, fallback: string): string => {
     const value = o[field] ?? fallback;
@@ -101,6 +110,7 @@ export function resolveOptions(
   return {
     store,
     synchronous,
+    storeThread,
     name: name('name', 'Alarm'),
     timerName: name('timerName', 'Timer'),
     supervisorName: name('supervisorName', 'alarms'),

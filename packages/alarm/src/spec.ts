@@ -7,6 +7,7 @@ import { type SupervisorSpec, supervisor, worker } from '@vigil/runtime';
 import { alarmLogic } from './alarm.js';
 import { type AlarmOptions, resolveOptions } from './options.js';
 import { openSqliteStore } from './store/sqlite.js';
+import { openWorkerStore } from './store/worker.js';
 import { timerMachine } from './timer.js';
 
 /**
@@ -14,9 +15,13 @@ import { timerMachine } from './timer.js';
  *
  * @example
  * await runtime.start([alarmSupervisor({ db: 'vigil.db' }), worker('Pushover', pushover)]);
+ * // SQLite on a worker thread: commits (fsyncs) never delay the main thread's timers
+ * alarmSupervisor({ db: 'vigil.db', storeThread: true });
  */
 export function alarmSupervisor(options: AlarmOptions): SupervisorSpec {
-  const resolved = resolveOptions(options, (path, synchronous) => openSqliteStore(path, { synchronous }));
+  const resolved = resolveOptions(options, (path, synchronous, thread) =>
+    thread ? openWorkerStore(path, { synchronous }) : openSqliteStore(path, { synchronous }),
+  );
   return supervisor(
     resolved.supervisorName,
     [
