@@ -4,10 +4,11 @@
  * and rows that can no longer be decoded.
  */
 import { ManualClock } from '@vigil/runtime';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collect,
   type Harness,
+  perTest,
   quiesce,
   type Recorder,
   rawExec,
@@ -16,26 +17,14 @@ import {
   spyStore,
   startAlarms,
   T0,
-  tempDb,
 } from './helpers.js';
 
-let db: ReturnType<typeof tempDb>;
-let h: Harness | undefined;
-
-beforeEach(() => {
-  db = tempDb();
-});
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-  db.cleanup();
-});
+const t = perTest();
 
 async function start(targets: Record<string, Recorder>, options = {}): Promise<Harness> {
   const logics = Object.fromEntries(Object.entries(targets).map(([n, r]) => [n, r.logic]));
-  h = await startAlarms({ file: db.file, targets: logics, options });
-  return h;
+  t.h = await startAlarms({ file: t.db.file, targets: logics, options });
+  return t.h;
 }
 
 describe('when it fires', () => {
@@ -70,7 +59,7 @@ describe('when it fires', () => {
     await quiesce();
     expect(log.deliveries.map((d) => d.i)).toEqual([1, 3, 2, 0, 4]);
     expect(delivered).toHaveLength(5);
-    expect(rawRows(db.file).every((r) => r.status === 'fired')).toBe(true);
+    expect(rawRows(t.db.file).every((r) => r.status === 'fired')).toBe(true);
     for (const d of log.deliveries) expect(d.alarm.firedAt).toBeGreaterThanOrEqual(d.alarm.scheduledFor);
     expect(alarms).toHaveLength(5);
   });
@@ -219,7 +208,7 @@ describe('what the target answers', () => {
 
 describe('recurring alarms', () => {
   it('every: the next occurrence is inserted in the same store call as the fired mark', async () => {
-    const spy = spyStore(db.file);
+    const spy = spyStore(t.db.file);
     const log = recorder();
     const { client, clock } = await start({ Log: log }, { store: spy.store });
     const a = await client.set(T0 + 10_000, 'Log', { type: 'tick' }, { recurrence: { every: '10 seconds' } });
@@ -235,7 +224,7 @@ describe('recurring alarms', () => {
         next: expect.objectContaining({ fireAt: T0 + 20_000 }),
       }),
     ]);
-    const rows = rawRows(db.file);
+    const rows = rawRows(t.db.file);
     expect(rows.map((r) => [r.status, r.fireAt])).toEqual([
       ['fired', T0 + 10_000],
       ['pending', T0 + 20_000],
@@ -263,7 +252,7 @@ describe('recurring alarms', () => {
       '2026-01-02T08:00:00.000Z',
       '2026-01-03T08:00:00.000Z',
     ]);
-    expect(rawRows(db.file).map((r) => r.status)).toEqual(['fired', 'fired', 'fired', 'pending']);
+    expect(rawRows(t.db.file).map((r) => r.status)).toEqual(['fired', 'fired', 'fired', 'pending']);
   });
 
   it('a cancelled occurrence stops the series', async () => {
@@ -289,8 +278,13 @@ describe('rows that can no longer be delivered', () => {
     const bad = await client.set(T0 + 1000, 'Log', { n: 1 });
     const badRecurrence = await client.set(T0 + 1500, 'Log', { n: 2 });
     const good = await client.set(T0 + 2000, 'Log', { n: 3 });
-    rawExec(db.file, 'UPDATE alarms SET message = ? WHERE id = ?', '{"n": 1, oops', bad.id);
-    rawExec(db.file, 'UPDATE alarms SET recurrence = ? WHERE id = ?', '{"every": "soon"}', badRecurrence.id);
+    rawExec(t.db.file, 'UPDATE alarms SET message = ? WHERE id = ?', '{"n": 1, oops', bad.id);
+    rawExec(
+      t.db.file,
+      'UPDATE alarms SET recurrence = ? WHERE id = ?',
+      '{"every": "soon"}',
+      badRecurrence.id,
+    );
     await clock.advance(2000);
     await quiesce();
     expect(failed.map((f) => f.id)).toEqual([bad.id, badRecurrence.id]);
@@ -308,18 +302,18 @@ describe('rows that can no longer be delivered', () => {
     const b = await first.client.set(T0 + 60_000, 'Log', { n: 2 });
     await first.stop();
     // Restart with a tree that no longer declares 'Gone'.
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       clock: new ManualClock(T0 + 30_000),
       targets: { Log: log.logic },
     });
-    const failed = collect(h.runtime, 'alarm.failed');
-    await h.clock.advance(30_000);
+    const failed = collect(t.h.runtime, 'alarm.failed');
+    await t.h.clock.advance(30_000);
     await quiesce();
     expect(failed).toEqual([expect.objectContaining({ id: a.id, target: 'Gone' })]);
     expect(failed[0]!.reason).toMatch(/'Gone' is not declared/);
     expect(log.deliveries.map((d) => d.alarm.alarmId)).toEqual([b.id]);
     expect(gone.deliveries).toEqual([]);
-    expect(await h.client.get(a.id)).toMatchObject({ status: 'failed' });
+    expect(await t.h.client.get(a.id)).toMatchObject({ status: 'failed' });
   });
 });

@@ -4,42 +4,17 @@
  * the next pending one for the Timer.
  */
 import { reply } from '@vigil/runtime';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fromCallback } from 'xstate';
-import { openSqliteStore } from '../src/store/sqlite.js';
-import type { NewAlarm } from '../src/store/types.js';
-import { type Harness, quiesce, recorder, spyStore, startAlarms, T0, tempDb } from './helpers.js';
+import { perTest, quiesce, recorder, seed, spyStore, startAlarms, T0 } from './helpers.js';
 
-let db: ReturnType<typeof tempDb>;
-let h: Harness | undefined;
-
-beforeEach(() => {
-  db = tempDb();
-});
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-  db.cleanup();
-});
-
-async function seed(count: number, fireAt: (i: number) => number): Promise<void> {
-  const store = openSqliteStore(db.file);
-  const rows: NewAlarm[] = Array.from({ length: count }, (_, i) => ({
-    fireAt: fireAt(i),
-    target: 'Log',
-    message: `{"i":${i}}`,
-    createdAt: T0,
-  }));
-  await store.insert(rows);
-  await store.close();
-}
+const t = perTest();
 
 it('on start with 5,000 pending alarms: no list, due() bounded by maxInFlight, one next alarm', async () => {
-  await seed(5000, (i) => T0 + 60_000 + i * 1000);
-  const spy = spyStore(db.file);
-  h = await startAlarms({
-    file: db.file,
+  await seed(t.db.file, 5000, (i) => T0 + 60_000 + i * 1000);
+  const spy = spyStore(t.db.file);
+  t.h = await startAlarms({
+    file: t.db.file,
     targets: { Log: recorder().logic },
     options: { store: spy.store, maxInFlight: 64 },
   });
@@ -48,11 +23,11 @@ it('on start with 5,000 pending alarms: no list, due() bounded by maxInFlight, o
   expect(methods.has('list')).toBe(false);
   for (const c of spy.calls.filter((c) => c.method === 'due')) expect(c.args[1]).toBeLessThanOrEqual(64);
   expect(spy.calls.some((c) => c.method === 'nextPending')).toBe(true);
-  expect((await h.client.stats()).armedAt).toBe(T0 + 60_000);
+  expect((await t.h.client.stats()).armedAt).toBe(T0 + 60_000);
 });
 
 it('a backlog of 500 due alarms is delivered with at most maxInFlight deliveries at once', async () => {
-  await seed(500, (i) => T0 - 1000 + i);
+  await seed(t.db.file, 500, (i) => T0 - 1000 + i);
   const held: object[] = [];
   let most = 0;
   let delivered = 0;
@@ -62,9 +37,9 @@ it('a backlog of 500 due alarms is delivered with at most maxInFlight deliveries
       most = Math.max(most, held.length);
     });
   });
-  const spy = spyStore(db.file);
-  h = await startAlarms({
-    file: db.file,
+  const spy = spyStore(t.db.file);
+  t.h = await startAlarms({
+    file: t.db.file,
     targets: { Log: slow },
     options: { store: spy.store, maxInFlight: 8 },
   });
@@ -80,5 +55,5 @@ it('a backlog of 500 due alarms is delivered with at most maxInFlight deliveries
   expect(most).toBeLessThanOrEqual(8);
   expect(most).toBe(8);
   for (const c of spy.calls.filter((c) => c.method === 'due')) expect(c.args[1]).toBeLessThanOrEqual(8);
-  expect((await h.client.stats()).byStatus.fired).toBe(500);
+  expect((await t.h.client.stats()).byStatus.fired).toBe(500);
 });

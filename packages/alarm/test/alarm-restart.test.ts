@@ -4,35 +4,24 @@
  * connection (the CLI) picked up by the running Alarm.
  */
 import { Exit, ManualClock } from '@vigil/runtime';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '../src/request.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import {
   collect,
   type Harness,
+  perTest,
   quiesce,
   type Recorder,
   rawRows,
   recorder,
   startAlarms,
   T0,
-  tempDb,
 } from './helpers.js';
 
 const MIN = 60_000;
 
-let db: ReturnType<typeof tempDb>;
-let h: Harness | undefined;
-
-beforeEach(() => {
-  db = tempDb();
-});
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-  db.cleanup();
-});
+const t = perTest();
 
 /** Runs `setup` in a first process life at T0, then "restarts" at `restartAt` with `log`. */
 async function downUntil(
@@ -41,17 +30,17 @@ async function downUntil(
   setup: (first: Harness) => Promise<void>,
   options = {},
 ): Promise<Harness> {
-  const first = await startAlarms({ file: db.file, targets: { Log: recorder().logic }, options });
+  const first = await startAlarms({ file: t.db.file, targets: { Log: recorder().logic }, options });
   await setup(first);
   await first.stop();
-  h = await startAlarms({
-    file: db.file,
+  t.h = await startAlarms({
+    file: t.db.file,
     clock: new ManualClock(restartAt),
     targets: { Log: log.logic },
     options,
   });
   await quiesce();
-  return h;
+  return t.h;
 }
 
 describe('misfire policy on start', () => {
@@ -98,7 +87,7 @@ describe('misfire policy on start', () => {
       );
     });
     expect(log.deliveries.map((d) => d.n)).toEqual(['recent']);
-    const rows = rawRows(db.file);
+    const rows = rawRows(t.db.file);
     expect(rows[0]).toMatchObject({ status: 'missed', lastError: `missed: ${9 * MIN} ms late` });
     expect(rows[1]).toMatchObject({ status: 'fired' });
     expect(await restarted.client.get(ids[0]!)).toMatchObject({ status: 'missed' });
@@ -115,7 +104,7 @@ describe('misfire policy on start', () => {
       },
       { misfire: { policy: 'skip', toleranceMs: 1000 } },
     );
-    missed.push(...rawRows(db.file).filter((r) => r.status === 'missed'));
+    missed.push(...rawRows(t.db.file).filter((r) => r.status === 'missed'));
     expect(missed).toHaveLength(1);
     expect(log.deliveries).toEqual([]);
   });
@@ -132,7 +121,7 @@ describe('misfire policy on start', () => {
       );
     });
     expect(log.deliveries).toHaveLength(1);
-    const pending = rawRows(db.file).filter((r) => r.status === 'pending');
+    const pending = rawRows(t.db.file).filter((r) => r.status === 'pending');
     expect(pending).toHaveLength(1);
     expect(pending[0]!.fireAt).toBeGreaterThan(now);
     expect(pending[0]!.fireAt).toBeLessThanOrEqual(now + MIN);
@@ -148,7 +137,7 @@ describe('misfire policy on start', () => {
     expect(log.deliveries.map((d) => (d.alarm.scheduledFor - T0) / MIN)).toEqual([
       1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
     ]);
-    const pending = rawRows(db.file).filter((r) => r.status === 'pending');
+    const pending = rawRows(t.db.file).filter((r) => r.status === 'pending');
     expect(pending.map((r) => r.fireAt)).toEqual([T0 + 11 * MIN]);
   });
 });
@@ -159,41 +148,41 @@ describe('crash of the Alarm mid-batch', () => {
     let bombed = false;
     const setsDuringCrash: Promise<unknown>[] = [];
     const log = recorder((d) => {
-      if (h!.clock.now() < d.alarm.scheduledFor) early.push(d);
+      if (t.h!.clock.now() < d.alarm.scheduledFor) early.push(d);
       if (!bombed && log.deliveries.length === 6) {
         bombed = true;
         // Sets racing the crash: some may be refused (never acknowledged), none may be lost if acknowledged.
         for (let i = 0; i < 5; i++) {
           setsDuringCrash.push(
-            h!.client.set(T0 + 5000 + i, 'Log', { late: i }).then(
+            t.h!.client.set(T0 + 5000 + i, 'Log', { late: i }).then(
               (a) => a,
               () => undefined,
             ),
           );
         }
-        h!.runtime.exit('Alarm', Exit.error(new Error('crash while deliveries are in flight')));
+        t.h!.runtime.exit('Alarm', Exit.error(new Error('crash while deliveries are in flight')));
       }
       return 'ok';
     });
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic } });
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic } });
     // rest_for_one restarts emit no actor.restarted (runtime), so wait for the second incarnation.
-    const restarted = h.runtime.events.waitFor(
+    const restarted = t.h.runtime.events.waitFor(
       'actor.started',
       (e) => e.name === 'Alarm' && e.incarnation === 2,
     );
-    const acked = await h.client.setMany(
+    const acked = await t.h.client.setMany(
       Array.from({ length: 20 }, (_, i) => ({
         when: T0 + 1000 + (i % 10) * 100,
         target: 'Log',
         message: { i },
       })),
     );
-    acked.push(await h.client.set(T0 + 3000, 'Log', { i: 'later' }));
-    await h.clock.advance(2000);
+    acked.push(await t.h.client.set(T0 + 3000, 'Log', { i: 'later' }));
+    await t.h.clock.advance(2000);
     await restarted;
     await quiesce();
     for (const a of await Promise.all(setsDuringCrash)) if (a) acked.push(a as (typeof acked)[number]);
-    await h.clock.advance(10_000);
+    await t.h.clock.advance(10_000);
     await quiesce();
 
     const delivered = new Set(log.deliveries.map((d) => d.alarm.alarmId));
@@ -207,22 +196,22 @@ describe('crash of the Alarm mid-batch', () => {
     const twice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
     expect(twice.length).toBeGreaterThan(0);
     expect(Math.max(...counts.values())).toBe(2);
-    expect(rawRows(db.file).filter((r) => r.status !== 'fired')).toEqual([]);
+    expect(rawRows(t.db.file).filter((r) => r.status !== 'fired')).toEqual([]);
   });
 
   it('a Timer crash restarts the Alarm after it (rest_for_one), which re-arms the new Timer', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic } });
-    const a = await h.client.set(T0 + 5000, 'Log');
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic } });
+    const a = await t.h.client.set(T0 + 5000, 'Log');
     await quiesce();
-    const started = collect(h.runtime, 'actor.started');
-    h.runtime.exit('Timer', Exit.error(new Error('timer lost')));
+    const started = collect(t.h.runtime, 'actor.started');
+    t.h.runtime.exit('Timer', Exit.error(new Error('timer lost')));
     await quiesce();
     expect(started.map((s) => s.name)).toEqual(['Timer', 'Alarm']);
-    await h.clock.advance(4999);
+    await t.h.clock.advance(4999);
     await quiesce();
     expect(log.deliveries).toEqual([]);
-    await h.clock.advance(1);
+    await t.h.clock.advance(1);
     await quiesce();
     expect(log.deliveries.map((d) => d.alarm.alarmId)).toEqual([a.id]);
   });
@@ -231,36 +220,36 @@ describe('crash of the Alarm mid-batch', () => {
 describe('writes by another connection', () => {
   it('a due row inserted by a second connection is delivered within pollMs', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic }, options: { pollMs: 250 } });
-    const cli = openSqliteStore(db.file);
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { pollMs: 250 } });
+    const cli = openSqliteStore(t.db.file);
     try {
       // Right after start, before the first poll: the baseline must already be taken.
       const [first] = await cli.insert([
-        { fireAt: h.clock.now(), target: 'Log', message: '{"n":1}', createdAt: h.clock.now() },
+        { fireAt: t.h.clock.now(), target: 'Log', message: '{"n":1}', createdAt: t.h.clock.now() },
       ]);
-      await h.clock.advance(250);
+      await t.h.clock.advance(250);
       await quiesce();
       expect(log.deliveries.map((d) => d.alarm.alarmId)).toEqual([first!.row.id]);
 
-      await h.clock.advance(1000);
+      await t.h.clock.advance(1000);
       const [second] = await cli.insert([
-        { fireAt: h.clock.now() + 100, target: 'Log', message: '{"n":2}', createdAt: h.clock.now() },
+        { fireAt: t.h.clock.now() + 100, target: 'Log', message: '{"n":2}', createdAt: t.h.clock.now() },
       ]);
-      await h.clock.advance(249);
+      await t.h.clock.advance(249);
       await quiesce();
       expect(log.deliveries).toHaveLength(1);
-      await h.clock.advance(1);
+      await t.h.clock.advance(1);
       await quiesce();
       expect(log.deliveries.map((d) => d.n)).toEqual([1, 2]);
-      expect(log.deliveries[1]!.alarm).toMatchObject({ alarmId: second!.row.id, firedAt: h.clock.now() });
+      expect(log.deliveries[1]!.alarm).toMatchObject({ alarmId: second!.row.id, firedAt: t.h.clock.now() });
 
       // A cancel by the CLI of an armed alarm: it never fires.
       const [third] = await cli.insert([
-        { fireAt: h.clock.now() + 5000, target: 'Log', message: '{"n":3}', createdAt: h.clock.now() },
+        { fireAt: t.h.clock.now() + 5000, target: 'Log', message: '{"n":3}', createdAt: t.h.clock.now() },
       ]);
-      await h.clock.advance(250);
-      await cli.cancel(third!.row.id, h.clock.now());
-      await h.clock.advance(10_000);
+      await t.h.clock.advance(250);
+      await cli.cancel(third!.row.id, t.h.clock.now());
+      await t.h.clock.advance(10_000);
       await quiesce();
       expect(log.deliveries).toHaveLength(2);
     } finally {

@@ -4,31 +4,20 @@
  * back and a suspend is in timer.test.ts.) Whatever the clock does: no delivery before its
  * instant, no occurrence twice, none lost.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Delivery } from '../src/request.js';
-import { type Harness, quiesce, rawRows, recorder, startAlarms, T0, tempDb } from './helpers.js';
+import { perTest, quiesce, rawRows, recorder, startAlarms, T0 } from './helpers.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 
-let db: ReturnType<typeof tempDb>;
-let h: Harness | undefined;
-
-beforeEach(() => {
-  db = tempDb();
-});
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-  db.cleanup();
-});
+const t = perTest();
 
 /** Moves elapsed time (and the wall clock with it) in 1 s steps, letting work run between. */
 async function run(ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += SEC) {
-    await h!.clock.advance(SEC);
+  for (let elapsed = 0; elapsed < ms; elapsed += SEC) {
+    await t.h!.clock.advance(SEC);
     await quiesce();
   }
 }
@@ -40,11 +29,11 @@ function neverEarly(deliveries: Delivery[]): void {
 describe('recurring alarms across clock jumps', () => {
   it('back 1 h mid-series: no occurrence early or twice; the series resumes when the wall clock catches up', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
-    await h.client.set(T0 + MIN, 'Log', { s: 'every' }, { recurrence: { every: '1 min' } });
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
+    await t.h.client.set(T0 + MIN, 'Log', { s: 'every' }, { recurrence: { every: '1 min' } });
     await run(3 * MIN); // occurrences at +1, +2, +3 min
     expect(log.deliveries).toHaveLength(3);
-    h.clock.jump(-HOUR);
+    t.h.clock.jump(-HOUR);
     await run(10 * MIN); // elapsed time passes; the wall clock is an hour behind: nothing is due
     expect(log.deliveries).toHaveLength(3);
     await run(HOUR - 10 * MIN + 2 * MIN); // the wall clock is back at +3 min, then 2 more minutes
@@ -56,9 +45,9 @@ describe('recurring alarms across clock jumps', () => {
 
   it('forward 1 day: the default misfire policy delivers every missed occurrence once, in order', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
-    await h.client.set(T0 + HOUR, 'Log', {}, { recurrence: { every: '1 hour' } });
-    h.clock.jump(24 * HOUR);
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
+    await t.h.client.set(T0 + HOUR, 'Log', {}, { recurrence: { every: '1 hour' } });
+    t.h.clock.jump(24 * HOUR);
     await run(5 * SEC);
     neverEarly(log.deliveries);
     expect(log.deliveries.map((d) => (d.alarm.scheduledFor - T0) / HOUR)).toEqual(
@@ -66,7 +55,7 @@ describe('recurring alarms across clock jumps', () => {
     );
     // One pending occurrence remains, for the next hour.
     expect(
-      rawRows(db.file)
+      rawRows(t.db.file)
         .filter((r) => r.status === 'pending')
         .map((r) => r.fireAt),
     ).toEqual([T0 + 25 * HOUR]);
@@ -76,21 +65,21 @@ describe('recurring alarms across clock jumps', () => {
 describe('a stream of alarms while the clock jumps about', () => {
   it('back and forth and a suspend: 100 alarms, each delivered once, none early', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
     const ids: number[] = [];
-    for (let i = 1; i <= 100; i++) ids.push((await h.client.set(T0 + i * 7 * SEC, 'Log', { i })).id);
+    for (let i = 1; i <= 100; i++) ids.push((await t.h.client.set(T0 + i * 7 * SEC, 'Log', { i })).id);
     await run(60 * SEC);
-    h.clock.jump(-5 * MIN);
+    t.h.clock.jump(-5 * MIN);
     await run(30 * SEC);
-    h.clock.jump(3 * MIN);
+    t.h.clock.jump(3 * MIN);
     await run(30 * SEC);
-    await h.clock.suspend(10 * MIN);
+    await t.h.clock.suspend(10 * MIN);
     await run(10 * SEC);
-    h.clock.jump(-30 * SEC);
+    t.h.clock.jump(-30 * SEC);
     await run(20 * MIN);
     neverEarly(log.deliveries);
     expect(log.deliveries.map((d) => d.alarm.alarmId).sort((a, b) => a - b)).toEqual(ids);
-    expect(rawRows(db.file).every((r) => r.status === 'fired')).toBe(true);
+    expect(rawRows(t.db.file).every((r) => r.status === 'fired')).toBe(true);
   });
 
   it('a retry scheduled just before the clock jumps back is not delivered before its retry instant', async () => {
@@ -100,13 +89,13 @@ describe('a stream of alarms while the clock jumps about', () => {
       first = false;
       return 'retryable';
     });
-    h = await startAlarms({ file: db.file, targets: { Flaky: flaky.logic }, options: { sliceMs: SEC } });
+    t.h = await startAlarms({ file: t.db.file, targets: { Flaky: flaky.logic }, options: { sliceMs: SEC } });
     const retried: number[] = [];
-    h.runtime.events.on('alarm.retried', (e) => retried.push(e.nextAt));
-    await h.client.set(T0 + 10 * SEC, 'Flaky');
+    t.h.runtime.events.on('alarm.retried', (e) => retried.push(e.nextAt));
+    await t.h.client.set(T0 + 10 * SEC, 'Flaky');
     await run(10 * SEC);
     expect(retried).toHaveLength(1);
-    h.clock.jump(-MIN);
+    t.h.clock.jump(-MIN);
     await run(MIN + 5 * SEC);
     expect(flaky.deliveries).toHaveLength(2);
     expect(flaky.deliveries[1]!.alarm.firedAt).toBeGreaterThanOrEqual(retried[0]!);

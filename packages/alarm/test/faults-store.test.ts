@@ -7,86 +7,79 @@
  */
 import { ManualClock, VigilError } from '@vigil/runtime';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../src/errors.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import { collect, type Harness, quiesce, rawRows, recorder, startAlarms, T0, tempDb } from './helpers.js';
+import { collect, perTest, quiesce, rawRows, recorder, startAlarms, T0 } from './helpers.js';
 
-let db: ReturnType<typeof tempDb>;
-let h: Harness | undefined;
+const t = perTest();
 let locker: Database.Database | undefined;
 
-beforeEach(() => {
-  db = tempDb();
-});
-
-afterEach(async () => {
+// Registered after perTest's, so it runs first: the lock is released before the harness stops.
+afterEach(() => {
   if (locker?.inTransaction) locker.exec('ROLLBACK');
   locker?.close();
   locker = undefined;
-  await h?.stop();
-  h = undefined;
-  db.cleanup();
 });
 
 describe('SQLite busy: another connection holds the write lock', () => {
   it('set rejects with STORE_BUSY and stores nothing; after release it works and everything fires', async () => {
     const log = recorder();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       targets: { Log: log.logic },
-      options: { store: () => openSqliteStore(db.file, { busyTimeoutMs: 50 }) },
+      options: { store: () => openSqliteStore(t.db.file, { busyTimeoutMs: 50 }) },
     });
-    const before = await h.client.set(T0 + 1000, 'Log', { n: 'before' });
-    locker = new Database(db.file);
+    const before = await t.h.client.set(T0 + 1000, 'Log', { n: 'before' });
+    locker = new Database(t.db.file);
     locker.exec('BEGIN IMMEDIATE');
-    const err = await h.client.set(T0 + 2000, 'Log', { n: 'during' }).catch((e: unknown) => e);
+    const err = await t.h.client.set(T0 + 2000, 'Log', { n: 'during' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VigilError);
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ code: 'STORE_BUSY', operation: 'insert' });
     // A whole group commit fails together and every member hears it.
-    const group = await Promise.allSettled([1, 2, 3].map((n) => h!.client.set(T0 + 3000, 'Log', { n })));
+    const group = await Promise.allSettled([1, 2, 3].map((n) => t.h!.client.set(T0 + 3000, 'Log', { n })));
     expect(group.map((g) => g.status === 'rejected' && (g.reason as StoreError).code)).toEqual([
       'STORE_BUSY',
       'STORE_BUSY',
       'STORE_BUSY',
     ]);
     // Reads are not blocked by the writer (WAL).
-    expect(await h.client.get(before.id)).toMatchObject({ status: 'pending' });
+    expect(await t.h.client.get(before.id)).toMatchObject({ status: 'pending' });
     locker.exec('ROLLBACK');
-    expect(rawRows(db.file).map((r) => r.id)).toEqual([before.id]);
-    const after = await h.client.set(T0 + 2000, 'Log', { n: 'after' });
-    await h.clock.advance(2000);
+    expect(rawRows(t.db.file).map((r) => r.id)).toEqual([before.id]);
+    const after = await t.h.client.set(T0 + 2000, 'Log', { n: 'after' });
+    await t.h.clock.advance(2000);
     await quiesce();
     expect(log.deliveries.map((d) => d.n)).toEqual(['before', 'after']);
-    expect(rawRows(db.file).map((r) => [r.id, r.status])).toEqual([
+    expect(rawRows(t.db.file).map((r) => [r.id, r.status])).toEqual([
       [before.id, 'fired'],
       [after.id, 'fired'],
     ]);
-    expect(h.runtime.state).toBe('running');
+    expect(t.h.runtime.state).toBe('running');
   });
 
   it('a fired mark blocked by the lock is kept and committed after release, without redelivery', async () => {
     const log = recorder();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       targets: { Log: log.logic },
-      options: { store: () => openSqliteStore(db.file, { busyTimeoutMs: 50 }) },
+      options: { store: () => openSqliteStore(t.db.file, { busyTimeoutMs: 50 }) },
     });
-    const a = await h.client.set(T0 + 1000, 'Log');
-    const delivered = collect(h.runtime, 'alarm.delivered');
-    locker = new Database(db.file);
+    const a = await t.h.client.set(T0 + 1000, 'Log');
+    const delivered = collect(t.h.runtime, 'alarm.delivered');
+    locker = new Database(t.db.file);
     locker.exec('BEGIN IMMEDIATE');
-    await h.clock.advance(1000);
+    await t.h.clock.advance(1000);
     await quiesce();
     expect(log.deliveries).toHaveLength(1);
     expect(delivered).toEqual([]); // not announced: the mark is not committed yet
-    expect(rawRows(db.file)[0]).toMatchObject({ status: 'pending' });
+    expect(rawRows(t.db.file)[0]).toMatchObject({ status: 'pending' });
     locker.exec('ROLLBACK');
-    await h.clock.advance(1000); // the Alarm tries the record again after a second
+    await t.h.clock.advance(1000); // the Alarm tries the record again after a second
     await quiesce();
     expect(delivered.map((d) => d.id)).toEqual([a.id]);
-    expect(rawRows(db.file)[0]).toMatchObject({ status: 'fired' });
+    expect(rawRows(t.db.file)[0]).toMatchObject({ status: 'fired' });
     expect(log.deliveries).toHaveLength(1);
   });
 });
@@ -94,7 +87,7 @@ describe('SQLite busy: another connection holds the write lock', () => {
 describe('disk full: max_page_count reached', () => {
   /** The page count of the database as it stands, read on a side connection. */
   function pageCount(): number {
-    const side = new Database(db.file);
+    const side = new Database(t.db.file);
     try {
       return side.pragma('page_count', { simple: true }) as number;
     } finally {
@@ -104,7 +97,7 @@ describe('disk full: max_page_count reached', () => {
 
   it('set rejects with STORE_FULL, nothing stored is lost, stored alarms keep firing', async () => {
     // Fill a first life with alarms, then reopen the service with the file capped at its size.
-    const first = await startAlarms({ file: db.file, targets: { Log: recorder().logic } });
+    const first = await startAlarms({ file: t.db.file, targets: { Log: recorder().logic } });
     const stored = await first.client.setMany(
       Array.from({ length: 200 }, (_, i) => ({ when: T0 + 1000 + i, target: 'Log', message: { i } })),
     );
@@ -112,27 +105,27 @@ describe('disk full: max_page_count reached', () => {
     const cap = pageCount();
 
     const log = recorder();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       targets: { Log: log.logic },
-      options: { store: () => openSqliteStore(db.file, { maxPageCount: cap }) },
+      options: { store: () => openSqliteStore(t.db.file, { maxPageCount: cap }) },
     });
-    const recordErrors = collect(h.runtime, 'listener.error');
+    const recordErrors = collect(t.h.runtime, 'listener.error');
     const big = { pad: 'x'.repeat(64 * 1024) };
-    const err = await h.client.set(T0 + 5000, 'Log', big).catch((e: unknown) => e);
+    const err = await t.h.client.set(T0 + 5000, 'Log', big).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
     expect(err).toMatchObject({ code: 'STORE_FULL', operation: 'insert' });
-    expect(rawRows(db.file)).toHaveLength(200);
+    expect(rawRows(t.db.file)).toHaveLength(200);
 
     // Every stored alarm is delivered, once. Their fired marks need index pages too: those that
     // do not fit stay pending on disk (so a restart delivers them again: at least once), are
     // reported, and are retried by this life without delivering again.
-    await h.clock.advance(1500);
+    await t.h.clock.advance(1500);
     await quiesce();
-    await h.clock.advance(3000);
+    await t.h.clock.advance(3000);
     await quiesce();
     expect(log.deliveries.map((d) => d.i)).toEqual(stored.map((_, i) => i));
-    const rows = rawRows(db.file);
+    const rows = rawRows(t.db.file);
     expect(rows).toHaveLength(200);
     expect(rows.every((r) => r.status === 'fired' || r.status === 'pending')).toBe(true);
     const unmarked = rows.filter((r) => r.status === 'pending').length;
@@ -140,39 +133,39 @@ describe('disk full: max_page_count reached', () => {
       expect(recordErrors.length).toBeGreaterThan(0);
       expect(recordErrors[0]!.error).toMatchObject({ code: 'STORE_FULL' });
     }
-    expect(h.runtime.state).toBe('running');
-    await h.stop();
+    expect(t.h.runtime.state).toBe('running');
+    await t.h.stop();
 
     // Space back (no cap): the unmarked ones are delivered again and marked; none is lost.
     const again = recorder();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       clock: new ManualClock(T0 + 5000),
       targets: { Log: again.logic },
     });
     await quiesce();
     expect(again.deliveries).toHaveLength(unmarked);
-    expect(rawRows(db.file).every((r) => r.status === 'fired')).toBe(true);
+    expect(rawRows(t.db.file).every((r) => r.status === 'fired')).toBe(true);
   });
 
   it('after space is freed (a larger cap on restart), set works again', async () => {
-    const first = await startAlarms({ file: db.file, targets: { Log: recorder().logic } });
+    const first = await startAlarms({ file: t.db.file, targets: { Log: recorder().logic } });
     await first.client.set(T0 + 1000, 'Log');
     await first.stop();
     const cap = pageCount();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       targets: { Log: recorder().logic },
-      options: { store: () => openSqliteStore(db.file, { maxPageCount: cap }) },
+      options: { store: () => openSqliteStore(t.db.file, { maxPageCount: cap }) },
     });
-    await expect(h.client.set(T0 + 2000, 'Log', { pad: 'y'.repeat(64 * 1024) })).rejects.toMatchObject({
+    await expect(t.h.client.set(T0 + 2000, 'Log', { pad: 'y'.repeat(64 * 1024) })).rejects.toMatchObject({
       code: 'STORE_FULL',
     });
-    await h.stop();
+    await t.h.stop();
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic } });
-    const b = await h.client.set(T0 + 2000, 'Log', { pad: 'y'.repeat(64 * 1024) });
-    await h.clock.advance(2000);
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic } });
+    const b = await t.h.client.set(T0 + 2000, 'Log', { pad: 'y'.repeat(64 * 1024) });
+    await t.h.clock.advance(2000);
     await quiesce();
     expect(log.deliveries.map((d) => d.alarm.alarmId)).toEqual([1, b.id]);
   });

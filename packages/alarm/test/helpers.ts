@@ -21,13 +21,14 @@ import {
   worker,
 } from '@vigil/runtime';
 import Database from 'better-sqlite3';
+import { afterEach, beforeEach } from 'vitest';
 import { type AnyActorLogic, fromCallback } from 'xstate';
 import { AlarmClient } from '../src/client.js';
 import type { AlarmOptions } from '../src/options.js';
 import type { Delivery } from '../src/request.js';
 import { alarmSupervisor } from '../src/spec.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import type { AlarmRow, AlarmStore } from '../src/store/types.js';
+import type { AlarmRow, AlarmStore, NewAlarm } from '../src/store/types.js';
 import '../src/events.js';
 
 /** 2026-01-01T00:00:00Z: every ManualClock test starts here. */
@@ -41,6 +42,45 @@ export function tempDb(prefix = 'vigil-alarm-'): { dir: string; file: string; cl
     file: path.join(dir, 'alarms.db'),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A temporary database (see `tempDb`). */
+export type TempDb = ReturnType<typeof tempDb>;
+
+/** What `perTest` gives a test file: this test's database, and a slot for its harness. */
+export interface PerTest {
+  db: TempDb;
+  h: Harness | undefined;
+}
+
+/**
+ * A fresh database for every test of the file, and a harness slot: after each test the harness
+ * put in `h` is stopped and the database directory removed.
+ */
+export function perTest(): PerTest {
+  const t = { h: undefined } as PerTest;
+  beforeEach(() => {
+    t.db = tempDb();
+  });
+  afterEach(async () => {
+    await t.h?.stop();
+    t.h = undefined;
+    t.db.cleanup();
+  });
+  return t;
+}
+
+/** Writes `count` alarms for target 'Log' straight into the store at `file`, as a process that was down left them. */
+export async function seed(file: string, count: number, fireAt: (i: number) => number): Promise<void> {
+  const store = openSqliteStore(file);
+  const rows: NewAlarm[] = Array.from({ length: count }, (_, i) => ({
+    fireAt: fireAt(i),
+    target: 'Log',
+    message: `{"i":${i}}`,
+    createdAt: T0,
+  }));
+  await store.insert(rows);
+  await store.close();
 }
 
 /** Every row of the table, read through a separate raw connection (what is really on disk). */

@@ -4,25 +4,14 @@
  * late after a jump.
  */
 import { ManualClock } from '@vigil/runtime';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, type Harness, quiesce, recorder, startAlarms, T0, tempDb } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { collect, perTest, quiesce, recorder, startAlarms, T0 } from './helpers.js';
 
 const SEC = 1000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-let db: ReturnType<typeof tempDb>;
-let h: Harness | undefined;
-
-beforeEach(() => {
-  db = tempDb();
-});
-
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-  db.cleanup();
-});
+const t = perTest();
 
 /** A ManualClock that records the delay of every timer set on it. */
 function recordingClock(): { clock: ManualClock; delays: number[] } {
@@ -41,10 +30,10 @@ describe('long delays', () => {
     const { clock, delays } = recordingClock();
     const log = recorder();
     const sliceMs = HOUR;
-    h = await startAlarms({ file: db.file, clock, targets: { Log: log.logic }, options: { sliceMs } });
+    t.h = await startAlarms({ file: t.db.file, clock, targets: { Log: log.logic }, options: { sliceMs } });
     const at = T0 + 30 * DAY;
     expect(at - T0).toBeGreaterThan(2 ** 31 - 1);
-    await h.client.set(at, 'Log', { type: 'anniversary' });
+    await t.h.client.set(at, 'Log', { type: 'anniversary' });
     for (let day = 1; day < 30; day++) {
       await clock.advance(DAY);
       expect(log.deliveries, `day ${day}`).toEqual([]);
@@ -63,12 +52,12 @@ describe('long delays', () => {
 describe('wall clock jumps', () => {
   it('forward 1 h: the alarm that became due fires within one slice; timer.overdue names it', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
-    const overdue = collect(h.runtime, 'timer.overdue');
-    await h.client.set(T0 + 30 * 60_000, 'Log');
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
+    const overdue = collect(t.h.runtime, 'timer.overdue');
+    await t.h.client.set(T0 + 30 * 60_000, 'Log');
     await quiesce();
-    h.clock.jump(HOUR);
-    await h.clock.advance(SEC);
+    t.h.clock.jump(HOUR);
+    await t.h.clock.advance(SEC);
     await quiesce();
     expect(log.deliveries).toHaveLength(1);
     const late = log.deliveries[0]!.alarm.firedAt - log.deliveries[0]!.alarm.scheduledFor;
@@ -80,23 +69,23 @@ describe('wall clock jumps', () => {
 
   it('back 1 h: nothing fires early; timer.premature names how far ahead it woke', async () => {
     const log = recorder();
-    h = await startAlarms({ file: db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
-    const premature = collect(h.runtime, 'timer.premature');
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { sliceMs: SEC } });
+    const premature = collect(t.h.runtime, 'timer.premature');
     const at = T0 + 10 * SEC;
-    await h.client.set(at, 'Log');
+    await t.h.client.set(at, 'Log');
     await quiesce();
-    h.clock.jump(-HOUR);
+    t.h.clock.jump(-HOUR);
     // Elapsed time passes the instant the alarm was planned for; the wall clock has not.
-    await h.clock.advance(10 * SEC);
+    await t.h.clock.advance(10 * SEC);
     await quiesce();
     expect(log.deliveries).toEqual([]);
     expect(premature.length).toBeGreaterThanOrEqual(1);
     expect(premature[0]!.aheadMs).toBeGreaterThan(HOUR - SEC);
     // Walk the wall clock up to the instant: it fires exactly then, not a millisecond before.
-    await h.clock.advance(HOUR - 1);
+    await t.h.clock.advance(HOUR - 1);
     await quiesce();
     expect(log.deliveries).toEqual([]);
-    await h.clock.advance(1);
+    await t.h.clock.advance(1);
     await quiesce();
     expect(log.deliveries.map((d) => d.alarm.firedAt)).toEqual([at]);
   });
@@ -105,16 +94,16 @@ describe('wall clock jumps', () => {
 describe('host suspend', () => {
   it('an overdue wake emits timer.overdue with its lateness, and the alarm fires at once', async () => {
     const log = recorder();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       targets: { Log: log.logic },
       options: { sliceMs: SEC, lateWakeMs: 250 },
     });
-    const overdue = collect(h.runtime, 'timer.overdue');
-    const fired = collect(h.runtime, 'alarm.fired');
-    await h.client.set(T0 + 10 * SEC, 'Log');
+    const overdue = collect(t.h.runtime, 'timer.overdue');
+    const fired = collect(t.h.runtime, 'alarm.fired');
+    await t.h.client.set(T0 + 10 * SEC, 'Log');
     await quiesce();
-    await h.clock.suspend(60 * SEC);
+    await t.h.clock.suspend(60 * SEC);
     await quiesce();
     expect(overdue).toEqual([{ lateMs: 59 * SEC, at: T0 + 60 * SEC }]);
     expect(fired).toEqual([expect.objectContaining({ lateMs: 50 * SEC, at: T0 + 60 * SEC })]);
@@ -123,15 +112,15 @@ describe('host suspend', () => {
 
   it('a wake within lateWakeMs of its plan is not reported', async () => {
     const log = recorder();
-    h = await startAlarms({
-      file: db.file,
+    t.h = await startAlarms({
+      file: t.db.file,
       targets: { Log: log.logic },
       options: { sliceMs: SEC, lateWakeMs: 250 },
     });
-    const overdue = collect(h.runtime, 'timer.overdue');
-    const premature = collect(h.runtime, 'timer.premature');
-    await h.client.set(T0 + 5 * SEC, 'Log');
-    await h.clock.advance(5 * SEC);
+    const overdue = collect(t.h.runtime, 'timer.overdue');
+    const premature = collect(t.h.runtime, 'timer.premature');
+    await t.h.client.set(T0 + 5 * SEC, 'Log');
+    await t.h.clock.advance(5 * SEC);
     await quiesce();
     expect(log.deliveries).toHaveLength(1);
     expect(overdue).toEqual([]);
