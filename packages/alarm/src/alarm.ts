@@ -99,6 +99,7 @@ class AlarmService {
    * retry, a next occurrence, a write by another connection, a Timer wake) clears it.
    */
   private cursor: DueCursor | undefined;
+  private readonly isDeclared = (name: string) => this.runtime.isDeclared(name);
 
   constructor(
     private readonly runtime: Runtime,
@@ -172,7 +173,7 @@ class AlarmService {
     try {
       const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
       alarms = inputs.map((input) =>
-        prepareAlarm(input as AlarmInput, reference, this.zone, this.runtime, this.options),
+        prepareAlarm(input as AlarmInput, reference, this.zone, this.isDeclared, this.options),
       );
     } catch (err) {
       replyError(event, coerceError(err));

@@ -2,7 +2,6 @@
  * The Alarm actor's protocol: the requests it answers and the `Alarm` it answers with, and the
  * validation that turns a caller's `set` into a row to insert (or a typed error, changing nothing).
  */
-import type { Runtime } from '@vigil/runtime';
 import { InvalidOptionError, InvalidPayloadError, UnknownTargetError } from './errors.js';
 import { decodeMessage, encodeMessage } from './message.js';
 import type { ResolvedAlarmOptions, RetryBackoff } from './options.js';
@@ -78,7 +77,9 @@ export type AlarmRequest =
 const OPTION_KEYS = new Set(['key', 'recurrence', 'misfire', 'maxAttempts', 'backoff']);
 
 /**
- * Validates one `set` and builds the row to insert. Throws a typed error for anything wrong:
+ * Validates one `set` and builds the row to insert. `isDeclared` says whether a target name is
+ * declared (the runtime's registry for the Alarm actor; the CLI, which has no runtime, accepts
+ * every well-formed name). Throws a typed error for anything wrong:
  * time (INVALID_TIME, TIME_IN_PAST, INVALID_ZONE), target (UNKNOWN_TARGET), message
  * (INVALID_PAYLOAD, PAYLOAD_TOO_LARGE), options (INVALID_OPTION, INVALID_RECURRENCE).
  */
@@ -86,14 +87,14 @@ export function prepareAlarm(
   input: AlarmInput,
   now: number,
   zone: string,
-  runtime: Runtime,
-  options: ResolvedAlarmOptions,
+  isDeclared: (name: string) => boolean,
+  options: Pick<ResolvedAlarmOptions, 'maxMessageBytes' | 'maxAttempts'>,
 ): NewAlarm {
   if (typeof input !== 'object' || input === null)
     throw new InvalidOptionError('alarm', input, 'must be an object');
   const { at } = parseWhen(input.when, { now, zone });
   const target = input.target;
-  if (typeof target !== 'string' || !runtime.isDeclared(target)) throw new UnknownTargetError(target);
+  if (typeof target !== 'string' || !isDeclared(target)) throw new UnknownTargetError(target);
   const message = encodeMessage(input.message ?? {}, options.maxMessageBytes);
   if (input.message && Object.hasOwn(input.message, 'alarm')) {
     throw new InvalidPayloadError(

@@ -15,7 +15,6 @@ import {
   resolveOptions,
   toAlarm,
 } from '@vigil/alarm';
-import type { Runtime } from '@vigil/runtime';
 import { type Command, Option } from 'commander';
 import type { Context } from './context.js';
 import { openForReading, openForWriting, withStore } from './db.js';
@@ -197,7 +196,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
           },
         };
         // Validate everything before the database is opened (or created): bad input changes nothing.
-        const newAlarm = prepareAlarm(input, now, zone, anyTargetRuntime, SET_DEFAULTS);
+        const newAlarm = prepareAlarm(input, now, zone, anyTarget, SET_DEFAULTS);
         const [result] = await withStore(openForWriting(path, { create: true }), (store) =>
           store.insert([newAlarm]),
         );
@@ -214,11 +213,11 @@ export function registerAlarms(program: Command, ctx: Context): void {
 }
 
 /**
- * `prepareAlarm` asks the runtime only whether the target is declared. The CLI has no runtime and
- * cannot know what a running one declares, so it accepts every name (whose form `parseName` has
- * already checked); the Alarm actor fails an alarm for an undeclared target when it comes due.
+ * The CLI has no runtime and cannot know what a running one declares, so it accepts every name
+ * (whose form `parseName` has already checked); the Alarm actor fails an alarm for an undeclared
+ * target when it comes due.
  */
-const anyTargetRuntime = { isDeclared: () => true } as Pick<Runtime, 'isDeclared'> as Runtime;
+const anyTarget = () => true;
 
 /**
  * The Alarm actor's defaults (message size limit, attempts), used for the rules `prepareAlarm`
