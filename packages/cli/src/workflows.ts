@@ -2,13 +2,15 @@
  * `vigil workflows list | show`: workflow runs of the Scheduler, read from the same database file
  * as the alarms (see `workflow-db.ts`).
  */
+
+import type { RunRecord } from '@vigil/targets';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 import { cell, fields, instant, instantFromNow, json, NONE, table, wallClock } from './format.js';
 import { parseName, positiveInt } from './options.js';
-import { type RunView, WorkflowReader } from './workflow-db.js';
+import { WorkflowReader } from './workflow-db.js';
 
 const RUN_STATUSES = ['running', 'waiting', 'completed', 'failed', 'cancelled'];
 
@@ -108,7 +110,7 @@ function read<T>(path: string, fn: (reader: WorkflowReader) => T): T {
   }
 }
 
-function describeRun(run: RunView, zone: string, now: number): string {
+function describeRun(run: RunRecord, zone: string, now: number): string {
   const at = (t: number | null) => (t === null ? NONE : instant(t, zone));
   return fields([
     ['id', cell(run.id)],

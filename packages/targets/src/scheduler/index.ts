@@ -7,8 +7,8 @@ export type { StartOptions, WorkflowClientOptions } from './client.js';
 export { WorkflowClient } from './client.js';
 export type { MachineWorkflowDefinition } from './durable-machine.js';
 export { defineMachineWorkflow } from './durable-machine.js';
-export type { HistoryEntry, RunFilter, RunStatus, Waiting } from './run-store.js';
-export { RUN_SCHEMA_VERSION, RUN_STATUSES } from './run-store.js';
+export type { HistoryEntry, MachineTimers, RunFilter, RunRecord, RunStatus, Waiting } from './run-store.js';
+export { RUN_SCHEMA_VERSION, RUN_STATUSES, RunStore } from './run-store.js';
 export type { SchedulerOptions, SchedulerRequest, WorkflowRun } from './scheduler.js';
 export { schedulerWorker } from './scheduler.js';
 export type {

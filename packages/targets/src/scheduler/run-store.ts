@@ -160,34 +160,73 @@ interface Row {
 export class RunStore {
   readonly #db: Database.Database;
 
-  constructor(path: string) {
-    this.#db = new Database(path);
+  /** Opens (creating and migrating as needed) the run tables of the database at `path`. */
+  constructor(path: string);
+  /** @internal */
+  constructor(path: string, mode: 'write' | 'read');
+  constructor(path: string, mode: 'write' | 'read' = 'write') {
+    this.#db =
+      mode === 'write' ? new Database(path) : new Database(path, { readonly: true, fileMustExist: true });
     try {
       this.#db.pragma('busy_timeout = 5000');
-      this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma('synchronous = FULL');
-      this.#migrate();
+      if (mode === 'write') {
+        this.#db.pragma('journal_mode = WAL');
+        this.#db.pragma('synchronous = FULL');
+        this.#migrate();
+      } else {
+        this.#checkReadable();
+      }
     } catch (err) {
       this.#db.close();
       throw err;
     }
   }
 
-  #migrate(): void {
+  /**
+   * Opens the run tables of an existing database for inspection (the CLI): read-only, never
+   * created or migrated. Throws `NO_WORKFLOW_TABLES` when the file has none, and
+   * `STORE_SCHEMA_TOO_NEW` when a newer Scheduler wrote them. Writes on it fail.
+   */
+  static openReadOnly(path: string): RunStore {
+    return new RunStore(path, 'read');
+  }
+
+  /** The schema version recorded for the Scheduler's tables (0 if none); refuses a newer one. */
+  #version(): number {
     const db = this.#db;
-    db.exec('CREATE TABLE IF NOT EXISTS vigil_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
-    const current =
-      (
-        db.prepare("SELECT version FROM vigil_schema WHERE component = 'scheduler'").get() as
-          | { version: number }
-          | undefined
-      )?.version ?? 0;
+    const hasMeta = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vigil_schema'")
+      .get();
+    const current = hasMeta
+      ? ((
+          db.prepare("SELECT version FROM vigil_schema WHERE component = 'scheduler'").get() as
+            | { version: number }
+            | undefined
+        )?.version ?? 0)
+      : 0;
     if (current > RUN_SCHEMA_VERSION) {
       throw new VigilError(
         'STORE_SCHEMA_TOO_NEW',
         `the workflow tables are at schema ${current}, newer than this Vigil (${RUN_SCHEMA_VERSION})`,
       );
     }
+    return current;
+  }
+
+  #checkReadable(): void {
+    const tables = this.#db
+      .prepare(
+        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('workflow_runs', 'workflow_history')",
+      )
+      .get() as { n: number };
+    if (tables.n < 2) throw new VigilError('NO_WORKFLOW_TABLES', 'no workflow runs table in this database');
+    this.#version();
+  }
+
+  #migrate(): void {
+    const db = this.#db;
+    db.exec('CREATE TABLE IF NOT EXISTS vigil_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+    const current = this.#version();
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
       db.transaction(() => {
