@@ -91,10 +91,10 @@ export interface HttpTargetSpec<N> {
   concurrency: number;
 }
 
-/** @internal A finished attempt, as the promise actor resolves it: it never rejects, so a note survives a failure. */
+/** A finished attempt, as the promise actor resolves it: it never rejects, so a note survives a failure. */
 export type Settled<N> = { ok: true; value: unknown; note?: N } | { ok: false; error: Error; note?: N };
 
-/** @internal The machine's context: deliveries queued and running, and the latest note. */
+/** The machine's context: deliveries queued and running, and the latest note. */
 export interface HttpTargetContext<N> {
   queue: EventObject[];
   running: Record<string, EventObject>;
