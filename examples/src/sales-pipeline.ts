@@ -22,7 +22,7 @@ import {
   WorkflowClient,
   type WorkflowRun,
   waitFor,
-} from '@vigil/targets';
+} from '@vigil/workflow';
 import { consolePrint, fastMode, isMain, type Print, runAsProgram, tempDatabase, within } from './lib/run.js';
 import { bold, cyan, dim, green } from './lib/style.js';
 import { formatTable } from './lib/table.js';

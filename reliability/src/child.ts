@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
 import { createRuntime, reply, worker } from '@vigil/runtime';
-import { defineWorkflow, end, next, schedulerWorker, WorkflowClient } from '@vigil/targets';
+import { defineWorkflow, end, next, schedulerWorker, WorkflowClient } from '@vigil/workflow';
 import { fromCallback } from 'xstate';
 import type { FromChild, ToChild, WhenForm } from './protocol.js';
 

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { alarmSupervisor } from '@vigil/alarm';
 import { createRuntime, ManualClock, settle } from '@vigil/runtime';
-import { defineWorkflow, end, next, schedulerWorker, type Workflow, WorkflowClient } from '@vigil/targets';
+import { defineWorkflow, end, next, schedulerWorker, type Workflow, WorkflowClient } from '@vigil/workflow';
 import { afterEach, expect, it } from 'vitest';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');

@@ -5,7 +5,7 @@
  */
 
 import { VigilError } from '@vigil/runtime';
-import { type HistoryEntry, type RunRecord, type RunStatus, RunStore } from '@vigil/targets';
+import { type HistoryEntry, type RunRecord, type RunStatus, RunStore } from '@vigil/workflow';
 import { requireFile } from './db.js';
 import { CliError } from './errors.js';
 

@@ -3,7 +3,7 @@
  * as the alarms (see `workflow-db.ts`).
  */
 
-import type { RunRecord } from '@vigil/targets';
+import type { RunRecord } from '@vigil/workflow';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Context } from './context.js';

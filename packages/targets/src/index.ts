@@ -1,7 +1,7 @@
 /**
- * `@vigil/targets`: ready target actors (Pushover, Webhook, Log, and the Scheduler for durable
- * workflows), `defineTarget` for writing your own, and the HTTP clients they are built on.
- * The fake Pushover server is at `@vigil/targets/testing`.
+ * `@vigil/targets`: ready target actors (Pushover, Webhook, Log), `defineTarget` for writing your
+ * own, and the HTTP clients they are built on. The fake Pushover server is at
+ * `@vigil/targets/testing`. Durable workflows (the Scheduler) are in `@vigil/workflow`.
  */
 
 // HTTP layer.
@@ -44,8 +44,6 @@ export {
   sendPushover,
   validateNotification,
 } from './pushover-client.js';
-// Scheduler: durable workflows of steps chained by alarms, and durable XState machines.
-export * from './scheduler/index.js';
 // Custom targets.
 export type { DefineTargetOptions, TargetContext, TargetHandler } from './target.js';
 export { defineTarget, PermanentFailure } from './target.js';

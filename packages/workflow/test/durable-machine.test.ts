@@ -5,7 +5,7 @@
 import { ManualClock } from '@vigil/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assign, createMachine, setup } from 'xstate';
-import { defineMachineWorkflow } from '../src/scheduler/durable-machine.js';
+import { defineMachineWorkflow } from '../src/durable-machine.js';
 import { boot, HOUR, quiesce, T0, tempDb } from './scheduler-helpers.js';
 
 let db: string;

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
 import { createRuntime, type ManualClock, type Runtime, settle } from '@vigil/runtime';
-import { WorkflowClient } from '../src/scheduler/client.js';
-import { schedulerWorker } from '../src/scheduler/scheduler.js';
-import type { Workflow } from '../src/scheduler/workflow.js';
+import { WorkflowClient } from '../src/client.js';
+import { schedulerWorker } from '../src/scheduler.js';
+import type { Workflow } from '../src/workflow.js';
 
 export const T0 = Date.parse('2026-03-02T09:00:00Z');
 export const HOUR = 3_600_000;

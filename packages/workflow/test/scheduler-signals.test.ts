@@ -4,7 +4,7 @@
  */
 import { ManualClock } from '@vigil/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defineWorkflow, end, waitFor } from '../src/scheduler/workflow.js';
+import { defineWorkflow, end, waitFor } from '../src/workflow.js';
 import { boot, quiesce, T0, tempDb, WEEK } from './scheduler-helpers.js';
 
 let db: string;

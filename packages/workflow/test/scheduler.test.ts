@@ -5,7 +5,7 @@
  */
 import { Exit, ManualClock } from '@vigil/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defineWorkflow, end, next } from '../src/scheduler/workflow.js';
+import { defineWorkflow, end, next } from '../src/workflow.js';
 import { boot, HOUR, quiesce, T0, tempDb } from './scheduler-helpers.js';
 
 let db: string;

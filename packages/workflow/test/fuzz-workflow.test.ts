@@ -8,7 +8,7 @@ import { ManualClock, VigilError } from '@vigil/runtime';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineWorkflow, end, waitFor } from '../src/scheduler/workflow.js';
+import { defineWorkflow, end, waitFor } from '../src/workflow.js';
 import { type Booted, boot, quiesce, T0, tempDb } from './scheduler-helpers.js';
 
 const CODES = new Set([

@@ -1,5 +1,7 @@
 /**
- * The Scheduler's public surface, for `packages/targets/src/index.ts` to re-export.
+ * `@vigil/workflow`: the Scheduler, a target actor that runs durable workflows (steps chained by
+ * alarms) and durable XState machines (their `after` delays become alarms); `WorkflowClient` to
+ * start, signal and read runs; the SQLite run store the CLI reads.
  */
 import './events.js';
 
