@@ -162,6 +162,23 @@ if (!code || !printed) {
   } else step(`README snippet ran with plain node and printed what the README says`);
 }
 
+// The worker-thread store loads its thread from compiled JavaScript: no tsx, no loader.
+writeFileSync(
+  join(app, 'thread.mjs'),
+  [
+    `import { openWorkerStore } from '@vigil/alarm';`,
+    `const store = openWorkerStore('thread.db');`,
+    `await store.insert([{ fireAt: Date.now() + 60_000, target: 'Log', message: '{}', createdAt: Date.now() }]);`,
+    'console.log((await store.list({ limit: 10 })).length);',
+    'await store.close();',
+    '',
+  ].join('\n'),
+);
+const thread = run(process.execPath, ['thread.mjs'], { cwd: app, timeout: 60_000 });
+if (thread.status !== 0 || thread.stdout !== '1\n') {
+  fail(`worker-thread store with plain node: exit ${thread.status}\n${thread.stdout}${thread.stderr}`);
+} else step('the worker-thread store ran from compiled JavaScript');
+
 // --- 4. A TypeScript consumer of every entry point -------------------------------------------
 
 const imports = packages.flatMap((p) =>
