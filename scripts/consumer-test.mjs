@@ -11,7 +11,7 @@
  *     that follows it.
  *  4. Type-checks a TypeScript consumer that imports every entry point of every package, with the
  *     app's own `tsc --strict`, the default `lib` (DOM included) and no skipLibCheck.
- *  5. Runs the installed `vigil` bin: `--version`, then `alarms set` and `alarms list`.
+ *  5. Runs the installed `vigil` bin: `--version`, `alarms set` and `alarms list`, `demo`.
  *
  * Run: `pnpm test:consumer` (after `npm run setup`; it builds first). Part of .ci/run. npm
  * compiles better-sqlite3 again in the app where no prebuilt binary can be downloaded (a minute
@@ -265,6 +265,12 @@ if (
     `vigil alarms set/list: ${set.status} ${set.stdout}${set.stderr} / ${list.status} ${list.stdout}${list.stderr}`,
   );
 } else step('vigil alarms set, then alarms list --json, on an app database');
+
+// The demo ships in the package: it runs from node_modules, not from a path into the repository.
+const demo = run(vigil, ['demo'], { cwd: app, timeout: 120_000 });
+if (demo.status !== 0 || !/none lost/.test(demo.stdout)) {
+  fail(`vigil demo: exit ${demo.status}\n${demo.stdout.slice(-2000)}${demo.stderr}`);
+} else step('vigil demo ran from the installed package');
 
 // --- Outcome -------------------------------------------------------------------------------
 
