@@ -5,7 +5,7 @@
  */
 import type { Runtime } from '@vigil/runtime';
 import type { RunFilter } from './run-store.js';
-import type { WorkflowRun } from './scheduler.js';
+import type { WorkflowRun } from './view.js';
 import type { Workflow, WorkflowContext } from './workflow.js';
 
 /** Options of `WorkflowClient`. */

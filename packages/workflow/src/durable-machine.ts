@@ -25,11 +25,11 @@
  * XState timers on the runtime's clock: they are not durable.
  */
 
-import { parseDuration } from '@vigil/alarm';
-import { coerceError, VigilError } from '@vigil/runtime';
+import { type Alarm, parseDuration } from '@vigil/alarm';
+import { type Clock, coerceError } from '@vigil/runtime';
 import { type AnyActor, type AnyActorRef, type AnyStateMachine, createActor, type EventObject } from 'xstate';
-import type { MachineTimers, RunRecord } from './run-store.js';
-import type { SchedulerService } from './scheduler.js';
+import { InvalidWorkflowError } from './errors.js';
+import type { HistoryEntry, MachineTimers, RunRecord } from './run-store.js';
 import type { MachineWorkflow } from './workflow.js';
 
 /** Definition of a machine workflow. */
@@ -67,14 +67,14 @@ export interface MachineWorkflowDefinition {
 export function defineMachineWorkflow(definition: MachineWorkflowDefinition): MachineWorkflow {
   const { name, machine } = definition;
   if (typeof name !== 'string' || name.length === 0 || name.length > 200)
-    throw new VigilError('INVALID_WORKFLOW', 'a machine workflow needs a name of 1 to 200 characters');
+    throw new InvalidWorkflowError(String(name), 'a machine workflow needs a name of 1 to 200 characters');
   if (
     typeof machine !== 'object' ||
     machine === null ||
     typeof machine.provide !== 'function' ||
     !machine.root
   )
-    throw new VigilError('INVALID_WORKFLOW', `workflow '${name}': machine must be an XState v5 machine`);
+    throw new InvalidWorkflowError(name, 'machine must be an XState v5 machine');
   const named = machine.implementations.delays ?? {};
   const extra: Record<string, number> = {};
   const visit = (node: AnyStateMachine['root']): void => {
@@ -83,9 +83,9 @@ export function defineMachineWorkflow(definition: MachineWorkflowDefinition): Ma
       try {
         extra[key] = parseDuration(key);
       } catch (err) {
-        throw new VigilError(
-          'INVALID_WORKFLOW',
-          `workflow '${name}': state '${node.id}' has after '${key}', which is neither a number, a named delay nor a duration (${coerceError(err).message})`,
+        throw new InvalidWorkflowError(
+          name,
+          `state '${node.id}' has after '${key}', which is neither a number, a named delay nor a duration (${coerceError(err).message})`,
         );
       }
     }
@@ -94,6 +94,33 @@ export function defineMachineWorkflow(definition: MachineWorkflowDefinition): Ma
   visit(machine.root);
   const provided = Object.keys(extra).length > 0 ? machine.provide({ delays: extra }) : machine;
   return Object.freeze({ kind: 'machine', name, machine: provided });
+}
+
+/**
+ * @internal What `MachineRunner` needs from the Scheduler that owns it: the clock, the run
+ * store's write, the alarms of delays, and how to end or crash. Nothing else of the Scheduler is
+ * reachable from here.
+ */
+export interface MachineHost {
+  readonly clock: Clock;
+  /** Commits the run and appends history lines, in one transaction. */
+  save(run: RunRecord, entries: HistoryEntry[]): void;
+  /** Sets an alarm targeted at the Scheduler (idempotent by `key`), retrying while the Alarm restarts. */
+  setAlarm(key: string, at: number, message: Record<string, unknown>): Promise<Alarm>;
+  /** Best-effort cancel of an alarm that no longer matters. */
+  cancelAlarm(id: number): void;
+  /** Commits the end of a run (and cancels its alarms when `cancelAlarm`). */
+  finish(
+    run: RunRecord,
+    status: 'completed' | 'failed' | 'cancelled',
+    result: unknown,
+    error: string | null,
+    cancelAlarm: boolean,
+  ): void;
+  /** Emits `workflow.stepped` for a committed transition. */
+  stepped(run: RunRecord, step: string, outcome: string): void;
+  /** An internal failure the Scheduler cannot answer: let its supervisor restart it. */
+  crash(err: unknown): void;
 }
 
 interface Live {
@@ -111,7 +138,7 @@ interface Live {
 export class MachineRunner {
   private readonly live = new Map<string, Live>();
 
-  constructor(private readonly host: SchedulerService) {}
+  constructor(private readonly host: MachineHost) {}
 
   /** Creates and starts the actor of a new run, commits its first snapshot, sets its alarms. */
   async begin(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
@@ -322,7 +349,7 @@ export class MachineRunner {
       timers: structuredClone(live.timers),
       updatedAt: now,
     };
-    this.host.store.save(run, [
+    this.host.save(run, [
       { seq: run.seq, step: run.step, attempt: 1, startedAt: now, endedAt: now, outcome, detail },
     ]);
     live.run = run;

@@ -9,8 +9,8 @@
  * written before the alarm that will deliver that step is set, so a crash between the two is
  * repaired at start by setting the alarm again under its idempotency key.
  */
-import { VigilError } from '@vigil/runtime';
 import Database from 'better-sqlite3';
+import { NoWorkflowTablesError, RunSchemaTooNewError } from './errors.js';
 
 /** Status of a run. `running`: a step is scheduled or executing; `waiting`: for a signal. */
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
@@ -204,12 +204,7 @@ export class RunStore {
             | undefined
         )?.version ?? 0)
       : 0;
-    if (current > RUN_SCHEMA_VERSION) {
-      throw new VigilError(
-        'STORE_SCHEMA_TOO_NEW',
-        `the workflow tables are at schema ${current}, newer than this Vigil (${RUN_SCHEMA_VERSION})`,
-      );
-    }
+    if (current > RUN_SCHEMA_VERSION) throw new RunSchemaTooNewError(current, RUN_SCHEMA_VERSION);
     return current;
   }
 
@@ -219,7 +214,7 @@ export class RunStore {
         "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('workflow_runs', 'workflow_history')",
       )
       .get() as { n: number };
-    if (tables.n < 2) throw new VigilError('NO_WORKFLOW_TABLES', 'no workflow runs table in this database');
+    if (tables.n < 2) throw new NoWorkflowTablesError();
     this.#version();
   }
 
