@@ -11,7 +11,7 @@
  */
 import { encodeMessage, parseDuration, parseWhen, retryDelay } from '@vigil/alarm';
 import { coerceError } from '@vigil/runtime';
-import type { HistoryEntry, RunRecord } from './run-store.js';
+import type { HistoryEntry, RunRecord } from './store/types.js';
 import {
   checkOutcome,
   type StepOutcome,

@@ -25,10 +25,21 @@ export {
   UnknownRunError,
   UnknownWorkflowError,
 } from './errors.js';
-export type { HistoryEntry, MachineTimers, RunFilter, RunRecord, RunStatus, Waiting } from './run-store.js';
-export { RUN_SCHEMA_VERSION, RUN_STATUSES, RunStore } from './run-store.js';
 export type { SchedulerOptions, SchedulerRequest } from './scheduler.js';
 export { schedulerWorker } from './scheduler.js';
+export { RUN_SCHEMA_VERSION } from './store/migrations.js';
+export type { SqliteRunStoreOptions } from './store/sqlite.js';
+export { openSqliteRunStore } from './store/sqlite.js';
+export type {
+  HistoryEntry,
+  MachineTimers,
+  RunFilter,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  Waiting,
+} from './store/types.js';
+export { RUN_STATUSES } from './store/types.js';
 export type { WorkflowRun } from './view.js';
 export type {
   EndOutcome,

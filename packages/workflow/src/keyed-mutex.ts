@@ -7,8 +7,8 @@
  * (resolved or rejected: one failure does not wedge the key); a key with nothing queued holds no
  * memory.
  *
- * Process-local by design: it serialises one Scheduler's own work. Exclusion between processes
- * (several nodes on one database) is the run store's `withRun`, not this.
+ * Process-local by design: the SQLite run store's `withRun` is built on it, since one process
+ * writes that file. A store shared by several processes excludes in the database instead.
  */
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<void>>();

@@ -54,9 +54,9 @@ import {
   UnknownRunError,
   UnknownWorkflowError,
 } from './errors.js';
-import { KeyedMutex } from './keyed-mutex.js';
-import { type HistoryEntry, type RunFilter, type RunRecord, RunStore } from './run-store.js';
 import { StepAlarms } from './step-alarms.js';
+import { openSqliteRunStore } from './store/sqlite.js';
+import type { HistoryEntry, RunFilter, RunRecord, RunStore } from './store/types.js';
 import { toView, type WorkflowRun } from './view.js';
 import type { RunInfo, Workflow } from './workflow.js';
 
@@ -104,7 +104,8 @@ export class SchedulerService {
   private readonly machines: MachineRunner;
   private readonly alarms: StepAlarms;
   private readonly zone: string;
-  private readonly locks = new KeyedMutex();
+  /** Resolves once recovery has queued its work on every active run: requests wait behind it. */
+  private readonly recovered: Promise<void>;
   /** Aborts the step executing in a run (cancel, or the Scheduler stopping). */
   private readonly executing = new Map<string, AbortController>();
   private closed = false;
@@ -123,7 +124,7 @@ export class SchedulerService {
       closed: () => this.closed,
     });
     // Opening is synchronous: a database that cannot be opened fails the actor's start.
-    this.store = new RunStore(input.db);
+    this.store = openSqliteRunStore(input.db);
     const host: MachineHost = {
       clock: this.clock,
       save: (run, entries) => this.store.save(run, entries),
@@ -135,25 +136,23 @@ export class SchedulerService {
       crash: (err) => this.crash(err),
     };
     this.machines = new MachineRunner(host);
-    this.recover();
+    this.recovered = this.recover().catch((err) => this.crash(err));
   }
 
   handle(event: { type: string } & Record<string, unknown>): void {
     if (this.closed) return;
     const answer = (work: () => unknown) => {
-      Promise.resolve()
-        .then(work)
-        .then(
-          (value) => reply(event, value),
-          (err) => replyError(event, coerceError(err)),
-        );
+      this.recovered.then(work).then(
+        (value) => reply(event, value),
+        (err) => replyError(event, coerceError(err)),
+      );
     };
     switch (event.type) {
       case 'workflow.step':
-        answer(() => this.locks.run(asString(event.runId, 'runId'), () => this.deliverStep(event)));
+        answer(() => this.store.withRun(asString(event.runId, 'runId'), () => this.deliverStep(event)));
         return;
       case 'workflow.delay':
-        answer(() => this.locks.run(asString(event.runId, 'runId'), () => this.deliverDelay(event)));
+        answer(() => this.store.withRun(asString(event.runId, 'runId'), () => this.deliverDelay(event)));
         return;
       case 'workflow.start':
         answer(() => this.start(event as SchedulerRequest & { type: 'workflow.start' }));
@@ -162,14 +161,18 @@ export class SchedulerService {
         answer(() => this.get(asString(event.runId, 'runId')));
         return;
       case 'workflow.list':
-        answer(() => this.store.list((event.filter ?? {}) as RunFilter).map((r) => this.view(r, false)));
+        answer(async () =>
+          Promise.all(
+            (await this.store.list((event.filter ?? {}) as RunFilter)).map((r) => this.view(r, false)),
+          ),
+        );
         return;
       case 'workflow.cancel':
         answer(() => this.cancel(asString(event.runId, 'runId'), event.reason));
         return;
       case 'workflow.signal':
         answer(() =>
-          this.locks.run(asString(event.runId, 'runId'), () =>
+          this.store.withRun(asString(event.runId, 'runId'), () =>
             this.signal(asString(event.runId, 'runId'), asString(event.name, 'name'), event.payload),
           ),
         );
@@ -184,13 +187,13 @@ export class SchedulerService {
     this.closed = true;
     for (const controller of this.executing.values()) controller.abort(new Error('the Scheduler stopped'));
     this.machines.closeAll();
-    this.store.close();
+    void this.store.close();
   }
 
   // -------------------------------------------------------------------------------------------
   // Start: repair what a crash may have left behind.
 
-  private recover(): void {
+  private async recover(): Promise<void> {
     // During the runtime's own start, calls are refused (the Alarm cannot be asked to set
     // anything yet). Wait for the start to finish by yielding to the event loop: this is not a
     // delay measured in time, so it does not go through the clock.
@@ -198,34 +201,42 @@ export class SchedulerService {
       while (this.runtime.state === 'starting' || this.runtime.state === 'idle')
         await new Promise<void>((resolve) => setImmediate(resolve));
     })();
-    for (const run of this.store.active()) {
-      void this.locks
-        .run(run.id, async () => {
+    // Each run's repair is queued on its lock before any request is handled (`recovered`).
+    for (const run of await this.store.active()) {
+      void this.store
+        .withRun(run.id, async () => {
           await started;
           if (this.closed) return;
-          const current = this.store.get(run.id);
+          const current = await this.store.get(run.id);
           if (!current || !ACTIVE.has(current.status)) return;
           const workflow = this.input.workflows.get(current.workflow);
           if (!workflow || workflow.kind !== current.kind) {
-            this.finish(current, 'failed', null, `workflow '${current.workflow}' is not registered`, true);
+            await this.finish(
+              current,
+              'failed',
+              null,
+              `workflow '${current.workflow}' is not registered`,
+              true,
+            );
             return;
           }
           if (workflow.kind === 'machine') await this.machines.restore(current, workflow);
           else await this.arm(current);
         })
-        .catch((err) => {
+        .catch(async (err) => {
           // The Alarm refused the set (not a passing failure): report it on the run rather than
           // crash-loop the Scheduler over one run.
-          const current = this.closed ? undefined : this.store.get(run.id);
+          const current = this.closed ? undefined : await this.store.get(run.id);
           if (current && ACTIVE.has(current.status))
-            this.finish(
+            await this.finish(
               current,
               'failed',
               null,
               `cannot schedule the run: ${coerceError(err).message}`,
               true,
             );
-        });
+        })
+        .catch((err) => this.crash(err));
     }
   }
 
@@ -251,8 +262,8 @@ export class SchedulerService {
     // The step alarm is set as a delay, and an Alarm delay is at most 100 years: refuse such an
     // instant now, before the run is stored, rather than store a run no alarm can start.
     if (at - now > MAX_DURATION_MS) throw new InvalidTimeError(request.at, 'it is more than 100 years ahead');
-    return this.locks.run(runId, async () => {
-      const existing = this.store.get(runId);
+    return this.store.withRun(runId, async () => {
+      const existing = await this.store.get(runId);
       if (existing) {
         // Starting twice with the same id is how a caller retries safely; a different workflow
         // under the same id is a mistake to report.
@@ -281,25 +292,25 @@ export class SchedulerService {
         endedAt: null,
       };
       if (workflow.kind === 'machine') {
-        this.store.insert(run);
+        await this.store.insert(run);
         this.emit('workflow.started', { runId, workflow: name, at: now });
         await this.machines.begin(run, workflow);
       } else {
-        this.store.insert(run);
+        await this.store.insert(run);
         this.emit('workflow.started', { runId, workflow: name, at: now });
         await this.arm(run);
       }
-      return this.view(this.store.get(runId) ?? run, true);
+      return this.view((await this.store.get(runId)) ?? run, true);
     });
   }
 
-  private get(runId: string): WorkflowRun | null {
-    const run = this.store.get(runId);
+  private async get(runId: string): Promise<WorkflowRun | null> {
+    const run = await this.store.get(runId);
     return run ? this.view(run, true) : null;
   }
 
-  private view(run: RunRecord, withHistory: boolean): WorkflowRun {
-    return toView(run, withHistory ? this.store.history(run.id) : []);
+  private async view(run: RunRecord, withHistory: boolean): Promise<WorkflowRun> {
+    return toView(run, withHistory ? await this.store.history(run.id) : []);
   }
 
   /**
@@ -307,18 +318,18 @@ export class SchedulerService {
    * status is committed now, the executing step is aborted, and a step that still finishes finds
    * the run cancelled and drops its outcome.
    */
-  private cancel(runId: string, reason: unknown): WorkflowRun | null {
-    const run = this.store.get(runId);
+  private async cancel(runId: string, reason: unknown): Promise<WorkflowRun | null> {
+    const run = await this.store.get(runId);
     if (!run) return null;
     if (ACTIVE.has(run.status)) {
-      this.finish(run, 'cancelled', null, typeof reason === 'string' ? reason : null, true);
+      await this.finish(run, 'cancelled', null, typeof reason === 'string' ? reason : null, true);
       this.executing.get(runId)?.abort(new Error('the run was cancelled'));
     }
     return this.get(runId);
   }
 
   private async signal(runId: string, name: string, payload: unknown): Promise<WorkflowRun> {
-    const run = this.store.get(runId);
+    const run = await this.store.get(runId);
     if (!run) throw new UnknownRunError(runId);
     if (!ACTIVE.has(run.status)) throw new RunEndedError(runId, run.status);
     if (payload !== undefined && (typeof payload !== 'object' || payload === null || Array.isArray(payload)))
@@ -327,12 +338,12 @@ export class SchedulerService {
     const event = { ...(payload as Record<string, unknown> | undefined), type: name };
     const workflow = this.input.workflows.get(run.workflow);
     if (!workflow || workflow.kind !== run.kind) {
-      this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, true);
+      await this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, true);
       throw new UnknownWorkflowError(run.workflow);
     }
     if (workflow.kind === 'machine') {
       await this.machines.send(run, workflow, event);
-      return this.view(this.store.get(runId) ?? run, true);
+      return this.view((await this.store.get(runId)) ?? run, true);
     }
     if (run.status !== 'waiting' || run.waiting?.signal !== name)
       throw new SignalNotAwaitedError(runId, name, run.waiting?.signal ?? null);
@@ -350,7 +361,7 @@ export class SchedulerService {
       waiting: null,
       updatedAt: now,
     };
-    this.store.save(resumed, [
+    await this.store.save(resumed, [
       {
         seq: run.seq,
         step: name,
@@ -365,24 +376,24 @@ export class SchedulerService {
     // The timeout alarm is stale now (its seq is behind); cancelling it is only tidiness.
     if (staleAlarm !== null) this.alarms.cancel(staleAlarm);
     await this.arm(resumed);
-    return this.view(this.store.get(runId) ?? resumed, true);
+    return this.view((await this.store.get(runId)) ?? resumed, true);
   }
 
   // -------------------------------------------------------------------------------------------
   // Deliveries.
 
   private async deliverStep(event: Record<string, unknown>): Promise<true> {
-    const run = this.store.get(asString(event.runId, 'runId'));
+    const run = await this.store.get(asString(event.runId, 'runId'));
     // Unknown, ended, or a seq that already ran (or was superseded): acknowledge, run nothing.
     if (!run || !ACTIVE.has(run.status) || run.seq !== event.seq || run.kind !== 'steps') return true;
     const workflow = this.input.workflows.get(run.workflow);
     if (workflow?.kind !== 'steps') {
-      this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
+      await this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
       return true;
     }
     const step = workflow.steps[run.step];
     if (!step) {
-      this.finish(
+      await this.finish(
         run,
         'failed',
         null,
@@ -433,7 +444,7 @@ export class SchedulerService {
     // The Scheduler stopped while the step ran: record nothing; the unanswered delivery is
     // delivered again to the next incarnation (the step runs again: at least once).
     if (this.closed) throw new SchedulerRetryError('the Scheduler stopped during the step');
-    const current = this.store.get(run.id);
+    const current = await this.store.get(run.id);
     if (!current || !ACTIVE.has(current.status) || current.seq !== run.seq) return true; // cancelled meanwhile
     const decision = decide({
       workflow,
@@ -446,7 +457,7 @@ export class SchedulerService {
     });
     const next = decision.run;
     entries.push(...decision.entries);
-    this.store.save(next, entries);
+    await this.store.save(next, entries);
     for (const e of entries)
       if (e.outcome !== 'timeout') this.stepped(next, e.step, e.outcome, e.attempt, e.seq);
     if (ACTIVE.has(next.status)) await this.arm(next);
@@ -455,11 +466,11 @@ export class SchedulerService {
   }
 
   private async deliverDelay(event: Record<string, unknown>): Promise<true> {
-    const run = this.store.get(asString(event.runId, 'runId'));
+    const run = await this.store.get(asString(event.runId, 'runId'));
     if (!run || !ACTIVE.has(run.status) || run.kind !== 'machine') return true;
     const workflow = this.input.workflows.get(run.workflow);
     if (workflow?.kind !== 'machine') {
-      this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
+      await this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
       return true;
     }
     await this.machines.fire(run, workflow, asString(event.delay, 'delay'), event.n);
@@ -481,9 +492,9 @@ export class SchedulerService {
     if (alarm.status === 'failed' || alarm.status === 'cancelled' || alarm.status === 'missed') {
       // The Alarm gave up on this step (e.g. the Scheduler was down past every attempt): say so
       // on the run rather than leave it running forever with nothing scheduled.
-      const current = this.store.get(run.id);
+      const current = await this.store.get(run.id);
       if (current && current.seq === run.seq && ACTIVE.has(current.status))
-        this.finish(
+        await this.finish(
           current,
           'failed',
           null,
@@ -492,20 +503,20 @@ export class SchedulerService {
         );
       return;
     }
-    this.store.setAlarmId(run.id, run.seq, alarm.id);
+    await this.store.setAlarmId(run.id, run.seq, alarm.id);
   }
 
   // -------------------------------------------------------------------------------------------
   // Ends and events.
 
   /** Commits an end status; `cancelAlarm` is false when the alarm is the delivery being handled. */
-  private finish(
+  private async finish(
     run: RunRecord,
     status: 'completed' | 'failed' | 'cancelled',
     result: unknown,
     error: string | null,
     cancelAlarm: boolean,
-  ): void {
+  ): Promise<void> {
     const now = this.clock.now();
     const ended: RunRecord = {
       ...run,
@@ -517,7 +528,7 @@ export class SchedulerService {
       updatedAt: now,
       endedAt: now,
     };
-    this.store.save(ended, [
+    await this.store.save(ended, [
       {
         seq: run.seq,
         step: run.step,

@@ -2,7 +2,7 @@
  * What the WorkflowClient sees of a run: the stored record without its internals (alarm id,
  * snapshot, timers, input), with its history when asked for one run.
  */
-import type { HistoryEntry, RunRecord } from './run-store.js';
+import type { HistoryEntry, RunRecord } from './store/types.js';
 
 /** A run as the client sees it: the stored run with its history. */
 export interface WorkflowRun {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../src/decide.js';
-import type { RunRecord } from '../src/run-store.js';
+import type { RunRecord } from '../src/store/types.js';
 import { defineWorkflow, end, fail, next, repeat, waitFor } from '../src/workflow.js';
 
 const NOW = Date.UTC(2026, 0, 5, 10, 0, 0); // a Monday, 10:00 UTC
