@@ -23,6 +23,9 @@
  *
  * Delays of other actors (invoked or spawned children, `sendTo` with a delay) stay in-memory
  * XState timers on the runtime's clock: they are not durable.
+ *
+ * Replacing `system.scheduler` is relying on XState internals: xstate is pinned exactly (a peer
+ * dependency), and test/xstate-contract.test.ts states and checks every assumption made here.
  */
 
 import { type Alarm, parseDuration } from '@vigil/alarm';
