@@ -28,7 +28,7 @@ describe('XState contract: _parent links a child to the actor that invoked or sp
     const spawned = actor.getSnapshot().children.spawned;
     expect(invoked).toBeDefined();
     expect(spawned).toBeDefined();
-    const deeper = (invoked?.getSnapshot() as { children: Record<string, unknown> }).children.grandchild;
+    const deeper = (invoked!.getSnapshot() as { children: Record<string, unknown> }).children.grandchild;
     expect(deeper).toBeDefined();
     expect(parentOf(actor)).toBeUndefined();
     expect(parentOf(invoked)).toBe(actor);
