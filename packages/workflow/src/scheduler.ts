@@ -3,8 +3,8 @@
  * WorkflowClient (start, get, list, cancel, signal).
  *
  * It is a `fromCallback` actor, not a statechart, for the same reason as the Alarm: its state is
- * the set of runs in SQLite, unbounded in number; what it holds in memory is per-run locks, the
- * steps executing now, and the live actors of machine workflows.
+ * the set of runs in its store, unbounded in number; what it holds in memory is the steps
+ * executing now and the live actors of machine workflows.
  *
  * Invariants (delivery of alarms is at least once):
  * - a step delivery `{ runId, seq }` runs the step only if `seq` is the run's current seq; any
@@ -16,8 +16,9 @@
  *   it exists and repairs a crash between the commit and the set;
  * - the alarm delivery is answered only after the outcome is committed (and the next alarm set),
  *   so a crash during a step leaves the delivery unanswered and the Alarm delivers it again;
- * - deliveries and signals of one run are serialised by a per-run lock (keyed-mutex.ts), so a
- *   duplicate delivery that arrives while the first still runs waits, then finds the seq moved on.
+ * - deliveries and signals of one run are serialised by the store's `withRun` (per-run
+ *   exclusion), so a duplicate delivery that arrives while the first still runs waits, then finds
+ *   the seq moved on.
  *
  * What a step's outcome means is decided by the pure `decide` (decide.ts); the alarms are set by
  * `StepAlarms` (step-alarms.ts); machine runs are driven by `MachineRunner` (durable-machine.ts)
