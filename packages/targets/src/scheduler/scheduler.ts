@@ -19,7 +19,15 @@
  * - deliveries and signals of one run are serialised by a per-run lock, so a duplicate delivery
  *   that arrives while the first still runs waits, then finds the seq moved on.
  */
-import { type Alarm, AlarmClient, encodeMessage, parseDuration, parseWhen, retryDelay } from '@vigil/alarm';
+import {
+  type Alarm,
+  AlarmClient,
+  checkZone,
+  encodeMessage,
+  parseDuration,
+  parseWhen,
+  retryDelay,
+} from '@vigil/alarm';
 import {
   type ChildSpec,
   type Clock,
@@ -57,7 +65,7 @@ export interface SchedulerOptions {
   name?: string;
   /** Registered name of the Alarm actor (default 'Alarm'). */
   alarmName?: string;
-  /** IANA zone for `at: 'tomorrow at 9am'` (default: the runtime's zone). */
+  /** IANA zone for `at: 'tomorrow at 9am'` (default 'UTC'); checked when the spec is built. */
   zone?: string;
   /** Delivery attempts of a step alarm (default 1000: ride out a long outage of the Scheduler). */
   alarmMaxAttempts?: number;
@@ -136,7 +144,7 @@ export class SchedulerService {
   ) {
     this.runtime = input.runtime;
     this.clock = input.runtime.clock;
-    this.zone = input.zone ?? input.runtime.zone;
+    this.zone = input.zone ?? 'UTC';
     this.alarms = new AlarmClient(input.runtime, { name: input.alarmName });
     // Opening is synchronous: a database that cannot be opened fails the actor's start.
     this.store = new RunStore(input.db);
@@ -777,6 +785,7 @@ export function schedulerWorker(options: SchedulerOptions): WorkerSpec {
     throw new VigilError('INVALID_OPTION', 'schedulerWorker: db must be a database path');
   if (!Array.isArray(o.workflows))
     throw new VigilError('INVALID_OPTION', 'schedulerWorker: workflows must be an array');
+  if (o.zone !== undefined) checkZone(o.zone);
   const workflows = new Map<string, Workflow>();
   for (const w of o.workflows) {
     if (typeof w !== 'object' || w === null || (w.kind !== 'steps' && w.kind !== 'machine'))
