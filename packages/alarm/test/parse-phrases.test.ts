@@ -73,6 +73,7 @@ describe('which phrases roll to tomorrow', () => {
     ['today at 9am', '16:30', '2026-06-10 09:00'],
     ['this evening', '23:30', '2026-06-10 20:00'],
     ['tonight', '23:30', '2026-06-10 22:00'],
+    ['this night', '23:30', '2026-06-10 20:00'],
   ])('%s is refused at %s, quoting %s', (phrase, now, meant) => {
     const err = failure(phrase, NOW[now]);
     expect(err).toBeInstanceOf(PastTimeError);
@@ -151,6 +152,14 @@ describe('a Proxy that throws is a typed error', () => {
     ['get trap on { in }', new Proxy({ in: '5m' }, { get: boom })],
     ['get trap on { at }', new Proxy({ at: '2030-01-01' }, { get: boom })],
     ['revoked', revoked],
+    [
+      'throwing getter',
+      {
+        get in() {
+          return boom();
+        },
+      },
+    ],
   ])('%s', (_label, when) => {
     const err = failure(when);
     expect(err).toBeInstanceOf(InvalidTimeError);

@@ -107,6 +107,14 @@ const CASES: [string, string, string, string[]][] = [
     '2026-10-24T23:30:00Z',
     ['2026-10-25 02:00 +02:00', '2026-10-25 02:00 +01:00', '2026-10-25 03:00 +01:00'],
   ],
+  ['@hourly', BERLIN, '2026-10-24T23:30:00Z', ['2026-10-25 02:00 +02:00', '2026-10-25 02:00 +01:00']],
+  // One rule for every pattern: an hourly run inside the gap runs at its end too.
+  [
+    '15 * * * *',
+    BERLIN,
+    '2026-03-29T00:00:00Z',
+    ['2026-03-29 01:15 +01:00', '2026-03-29 03:00 +02:00', '2026-03-29 03:15 +02:00'],
+  ],
   // New York, spring forward: Sunday 8 March 2026, 02:00 EST -> 03:00 EDT.
   [
     '0,30 2 * * *',
