@@ -240,12 +240,13 @@ function nextWallRun(pattern: string, zone: string, afterMs: number): number | n
   if (rhythm) {
     const offsetAhead = offsetMs(zone, afterMs + LOOKAHEAD_MS);
     if (offsetAhead < offsetAfter) {
+      // The second pass runs from instant t (wall t + offsetAhead) to wall t + offsetAfter; t is
+      // after `after`, so any run in it is too.
       const t = transitionIn(zone, afterMs, afterMs + LOOKAHEAD_MS);
-      const start = Math.max(afterMs, t) + offsetAhead;
-      const next = job.nextRun(new Date(start - 1));
+      const next = job.nextRun(new Date(t + offsetAhead - 1));
       if (next !== null && next.getTime() < t + offsetAfter) {
         const at = next.getTime() - offsetAhead;
-        if (at > afterMs && (best === null || at < best)) best = at;
+        if (best === null || at < best) best = at;
       }
     }
   }
