@@ -25,7 +25,7 @@
  * through the narrow `MachineHost` this service gives it. This file routes requests, recovers
  * after a restart, executes steps and commits what they decided.
  */
-import { encodeMessage, InvalidTimeError, MAX_DURATION_MS, parseWhen } from '@vigil/alarm';
+import { checkZone, encodeMessage, InvalidTimeError, MAX_DURATION_MS, parseWhen } from '@vigil/alarm';
 import {
   type ChildSpec,
   type Clock,
@@ -71,7 +71,7 @@ export interface SchedulerOptions {
   name?: string;
   /** Registered name of the Alarm actor (default 'Alarm'). */
   alarmName?: string;
-  /** IANA zone for `at: 'tomorrow at 9am'` (default: the runtime's zone). */
+  /** IANA zone for `at: 'tomorrow at 9am'` (default 'UTC'); checked when the spec is built. */
   zone?: string;
   /** Delivery attempts of a step alarm (default 1000: ride out a long outage of the Scheduler). */
   alarmMaxAttempts?: number;
@@ -117,7 +117,7 @@ export class SchedulerService {
   ) {
     this.runtime = input.runtime;
     this.clock = input.runtime.clock;
-    this.zone = input.zone ?? input.runtime.zone;
+    this.zone = input.zone ?? 'UTC';
     this.alarms = new StepAlarms(input.runtime, {
       alarmName: input.alarmName,
       target: input.name,
@@ -605,6 +605,7 @@ export function schedulerWorker(options: SchedulerOptions): WorkerSpec {
   if (typeof o.db !== 'string' || o.db.length === 0)
     throw new InvalidSchedulerOptionError('db must be a database path');
   if (!Array.isArray(o.workflows)) throw new InvalidSchedulerOptionError('workflows must be an array');
+  if (o.zone !== undefined) checkZone(o.zone);
   const workflows = new Map<string, Workflow>();
   for (const w of o.workflows) {
     if (typeof w !== 'object' || w === null || (w.kind !== 'steps' && w.kind !== 'machine'))
