@@ -150,7 +150,7 @@ export async function main(options: MultiAgentOptions = {}): Promise<MultiAgentR
 
   const toCoder: HandOff = { to: 'Coder', when: fast ? 'in 3 seconds' : 'in 30 minutes' };
   const toTester: HandOff = { to: 'Tester', when: fast ? 'in 2 seconds' : 'in 2 hours' };
-  const runtime = createRuntime({ clock, zone: 'UTC' });
+  const runtime = createRuntime({ clock });
   const deliveries: MultiAgentResult['deliveries'] = [];
   let notes: string[] = [];
   const scheduledFor = new Map<number, number>();

@@ -116,7 +116,7 @@ export async function main(options: SalesPipelineOptions = {}): Promise<SalesPip
     print(`  ${dim(day(clock.now()).padEnd(9))}  ${cyan(who.padEnd(16))}  ${text}`);
 
   const workflow = pipeline(fast, say);
-  const runtime = createRuntime({ clock, zone: 'UTC' });
+  const runtime = createRuntime({ clock });
   try {
     await runtime.start([
       alarmSupervisor({ db, zone: 'UTC' }),

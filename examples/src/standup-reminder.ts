@@ -63,7 +63,7 @@ export async function main(options: StandupOptions = {}): Promise<StandupResult>
     ? pushoverTarget({ baseUrl: fake.baseUrl, token: fake.token, user: fake.user })
     : pushoverTarget({ env });
 
-  const runtime = createRuntime({ clock, zone });
+  const runtime = createRuntime({ clock });
   try {
     await runtime.start([
       worker('Pushover', pushover),

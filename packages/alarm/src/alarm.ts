@@ -108,7 +108,7 @@ class AlarmService {
   ) {
     this.clock = runtime.clock;
     this.events = runtime.events;
-    this.zone = options.zone ?? runtime.zone;
+    this.zone = options.zone;
     // Opening is synchronous for SQLite: a database that cannot be opened (or is newer than
     // this code) fails the actor's start, and the supervisor reports it naming the Alarm.
     this.store = options.store();

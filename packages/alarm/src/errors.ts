@@ -13,17 +13,33 @@ export function quote(input: unknown): string {
   if (typeof input === 'string')
     text = JSON.stringify(input.length > QUOTE_LIMIT * 2 ? input.slice(0, QUOTE_LIMIT * 2) : input);
   else if (typeof input === 'bigint') text = `${input}n`;
+  // JSON would print NaN and ±Infinity as null: quote what was given.
+  else if (typeof input === 'number') text = String(input);
   else if (typeof input === 'symbol' || typeof input === 'function' || input === undefined)
     text = String(input);
-  else if (input instanceof Date) text = Number.isNaN(input.getTime()) ? 'Invalid Date' : input.toISOString();
-  else {
+  else text = quoteObject(input);
+  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT - 1)}…` : text;
+}
+
+/**
+ * An object may be a Proxy whose traps throw, or a revoked one, on any read (`instanceof`,
+ * `JSON.stringify`, even `toString`): quoting it must never throw in turn.
+ */
+function quoteObject(input: unknown): string {
+  try {
+    if (input instanceof Date) return Number.isNaN(input.getTime()) ? 'Invalid Date' : input.toISOString();
+    // Non-finite numbers inside ({ in: NaN }) are shown as given too, not as null.
+    const text = JSON.stringify(input, (_key, v) =>
+      typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : v,
+    );
+    return text === undefined ? String(input) : text.replace(/"\\u0000(NaN|-?Infinity)\\u0000"/g, '$1');
+  } catch {
     try {
-      text = JSON.stringify(input) ?? String(input);
+      return Object.prototype.toString.call(input);
     } catch {
-      text = Object.prototype.toString.call(input);
+      return '[unreadable object]';
     }
   }
-  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT - 1)}…` : text;
 }
 
 // --- Time -------------------------------------------------------------------------------------
@@ -33,8 +49,9 @@ export class InvalidTimeError extends VigilError {
   constructor(
     readonly input: unknown,
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super('INVALID_TIME', `invalid time ${quote(input)}: ${reason}`);
+    super('INVALID_TIME', `invalid time ${quote(input)}: ${reason}`, options);
   }
 }
 
@@ -44,10 +61,12 @@ export class PastTimeError extends VigilError {
     readonly input: unknown,
     readonly at: number,
     readonly now: number,
+    /** The instant as wall-clock time in the zone it was read in ('2026-06-10 06:00 Europe/Paris'). */
+    readonly wallClock?: string,
   ) {
     super(
       'TIME_IN_PAST',
-      `time ${quote(input)} resolves to ${new Date(at).toISOString()}, which is before ${new Date(now).toISOString()}`,
+      `time ${quote(input)} resolves to ${new Date(at).toISOString()}${wallClock ? ` (${wallClock})` : ''}, which is before ${new Date(now).toISOString()}`,
     );
   }
 }

@@ -38,7 +38,14 @@ export function encodeMessage(message: unknown, maxBytes: number = DEFAULT_MAX_M
   const problem = check(message, maxBytes);
   if (problem === 'too large') throw new PayloadTooLargeError(maxBytes + 1, maxBytes, false);
   if (problem) throw new InvalidPayloadError(problem.path, problem.reason);
-  const text = JSON.stringify(message);
+  let text: string;
+  try {
+    text = JSON.stringify(message);
+  } catch (err) {
+    // The walk read every value once; a Proxy or getter that throws only on a later read
+    // (stateful) still ends here, typed.
+    throw new InvalidPayloadError('$', `reading it threw: ${describeThrown(err)}`);
+  }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes);
   return text;
@@ -107,6 +114,19 @@ function check(root: unknown, maxBytes: number): Problem {
     }
     if (depth >= MAX_MESSAGE_DEPTH) return here(`nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
     if (ancestors.has(value)) return here('circular reference');
+    // Everything below reads the object, and a Proxy can throw on any read (instanceof,
+    // Array.isArray on a revoked one, its keys, a property): one try covers them all, so the
+    // problem is reported at this value's path and never escapes untyped.
+    try {
+      return visitObject(value, depth);
+    } catch (err) {
+      return here(`reading it threw: ${describeThrown(err)}`);
+    } finally {
+      ancestors.delete(value);
+    }
+  };
+
+  const visitObject = (value: object, depth: number): Problem => {
     if (value instanceof Date) {
       return here('a Date would come back as a string; pass toISOString() or epoch milliseconds');
     }
@@ -115,29 +135,22 @@ function check(root: unknown, maxBytes: number): Problem {
     if (Object.getOwnPropertySymbols(value).length > 0) return here('symbol keys are not JSON-serialisable');
     ancestors.add(value);
     size += 2;
-    try {
-      if (isArray) {
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value)) return { path: `[${i}]`, reason: 'sparse array hole' };
-          if (i > 0) size += 1;
-          const p = visit(value[i], depth + 1);
-          if (p) return under(`[${i}]`, p);
-        }
-      } else {
-        let first = true;
-        for (const key of Object.keys(value)) {
-          if (FORBIDDEN_KEYS.has(key)) return { path: segmentOf(key), reason: `key '${key}' is not allowed` };
-          size += key.length + (first ? 3 : 4);
-          first = false;
-          const p = visit((value as Record<string, unknown>)[key], depth + 1);
-          if (p) return under(segmentOf(key), p);
-        }
+    if (isArray) {
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) return { path: `[${i}]`, reason: 'sparse array hole' };
+        if (i > 0) size += 1;
+        const p = visit(value[i], depth + 1);
+        if (p) return under(`[${i}]`, p);
       }
-    } catch (err) {
-      // A getter or a Proxy trap threw while being read.
-      return here(`reading it threw: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      ancestors.delete(value);
+    } else {
+      let first = true;
+      for (const key of Object.keys(value)) {
+        if (FORBIDDEN_KEYS.has(key)) return { path: segmentOf(key), reason: `key '${key}' is not allowed` };
+        size += key.length + (first ? 3 : 4);
+        first = false;
+        const p = visit((value as Record<string, unknown>)[key], depth + 1);
+        if (p) return under(segmentOf(key), p);
+      }
     }
     return undefined;
   };
@@ -162,9 +175,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') {
+    // Array.isArray and the prototype chain both throw on a revoked Proxy.
     try {
+      if (Array.isArray(value)) return 'an array';
       const name = Object.getPrototypeOf(value)?.constructor?.name;
       return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
     } catch {
@@ -172,4 +186,12 @@ function describe(value: unknown): string {
     }
   }
   return typeof value === 'bigint' ? 'a BigInt' : `a ${typeof value}`;
+}
+
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'an unprintable value';
+  }
 }

@@ -3,6 +3,7 @@
  */
 
 import { InvalidOptionError } from './errors.js';
+import { checkZone } from './parse.js';
 import type { MisfirePolicy } from './recurrence.js';
 import type { AlarmStore } from './store/types.js';
 
@@ -32,7 +33,11 @@ export interface AlarmOptions {
   timerName?: string;
   /** Name of the supervisor of both (default 'alarms'). */
   supervisorName?: string;
-  /** IANA zone for natural-language times (default: the runtime's zone). */
+  /**
+   * IANA zone in which natural-language and zone-less ISO times, and cron patterns without their
+   * own zone, are read (default 'UTC'). Checked when the spec is built: a bad zone throws
+   * `InvalidZoneError` (code `INVALID_ZONE`).
+   */
   zone?: string;
   /** Largest message, in UTF-8 bytes of JSON (default 256 KiB). */
   maxMessageBytes?: number;
@@ -55,12 +60,14 @@ export interface AlarmOptions {
 }
 
 /** Options with every default filled in. */
-export type ResolvedAlarmOptions = Required<Omit<AlarmOptions, 'db' | 'store' | 'zone'>> & {
+export type ResolvedAlarmOptions = Required<Omit<AlarmOptions, 'db' | 'store'>> & {
   store: () => AlarmStore;
-  zone: string | undefined;
 };
 
-/** Fills defaults and checks types; throws `InvalidOptionError` naming the field. */
+/**
+ * Fills defaults and checks types; throws `InvalidOptionError` naming the field, or
+ * `InvalidZoneError` for a zone that is not an IANA name.
+ */
 export function resolveOptions(
   options: AlarmOptions,
   openDefault: (path: string, synchronous: 'FULL' | 'NORMAL', thread: boolean) => AlarmStore,
@@ -114,7 +121,7 @@ export function resolveOptions(
     name: name('name', 'Alarm'),
     timerName: name('timerName', 'Timer'),
     supervisorName: name('supervisorName', 'alarms'),
-    zone: options.zone,
+    zone: checkZone(options.zone ?? 'UTC'),
     maxMessageBytes: positive('maxMessageBytes', 256 * 1024),
     deliveryTimeoutMs: positive('deliveryTimeoutMs', 30_000),
     maxAttempts: positive('maxAttempts', 10),

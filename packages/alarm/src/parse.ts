@@ -5,9 +5,14 @@
  * - a `Date` or epoch milliseconds (a safe integer >= 0);
  * - `{ in: duration }` and `{ at: Date | number | string }`;
  * - an ISO-8601 string; without an offset it is wall-clock time in the zone;
- * - a duration ('in 5 minutes', '90s', '2h30m'): exact elapsed time from the reference instant;
- * - natural language via chrono-node ('tomorrow at 9am', 'next friday 17:30'), read as wall-clock
- *   time in the zone, so '9am' is 09:00 local whether the date is in summer or winter time.
+ * - a duration ('in 5 minutes', 'in one day', '3 days from now', '90s', '2h30m'): exact elapsed
+ *   time from the reference instant (24 h a day, also across DST), whatever words say it;
+ * - natural language via chrono-node ('tomorrow at 9am', 'next friday 17:30', 'at noon'), read
+ *   as wall-clock time in the zone, so '9am' is 09:00 local whether the date is in summer or
+ *   winter time. A bare time or part of day that has passed today ('9am', 'noon', 'morning')
+ *   means tomorrow; a phrase that names today ('today at 9am', 'this morning', 'tonight') means
+ *   today, and is refused with `PastTimeError` once it has passed. Months and years ('in 2
+ *   months') are calendar arithmetic: same wall-clock time, N months later.
  *
  * Natural language must be recognised in full: chrono-node happily parses a prefix ('tomorrow at
  * 9am blah'), and a scheduler that silently drops words can fire at the wrong time, so any leftover
@@ -15,6 +20,8 @@
  * spring-forward day) move forward by the gap (03:30); ambiguous ones (02:30 on a fall-back day)
  * take the earlier instant, as Temporal's 'compatible' disambiguation does.
  */
+
+import { VigilError } from '@vigil/runtime';
 import * as chrono from 'chrono-node';
 import { kindOf, MAX_TEXT_LENGTH, tryParseDuration } from './duration.js';
 import { InvalidTimeError, InvalidZoneError, PastTimeError } from './errors.js';
@@ -57,14 +64,30 @@ export const MAX_INSTANT = 253_402_300_799_999;
  * parseWhen('tomorrow at 9am', { now: Date.now(), zone: 'Europe/Paris' }).at
  */
 export function parseWhen(when: unknown, options: ParseOptions): ParsedWhen {
-  const zone = checkZone(options.zone ?? 'UTC');
-  const now = options.now;
-  if (!Number.isSafeInteger(now))
-    throw new InvalidTimeError(now, 'the reference instant must be epoch milliseconds');
-  const parsed = parseAny(when, now, zone, true);
-  if (parsed.at > MAX_INSTANT) throw new InvalidTimeError(when, 'instant is after the year 9999');
-  if (!options.allowPast && parsed.at < now) throw new PastTimeError(parsed.input, parsed.at, now);
-  return parsed;
+  try {
+    const zone = checkZone(options.zone ?? 'UTC');
+    const now = options.now;
+    if (!Number.isSafeInteger(now))
+      throw new InvalidTimeError(now, 'the reference instant must be epoch milliseconds');
+    const parsed = parseAny(when, now, zone, true);
+    if (parsed.at > MAX_INSTANT) throw new InvalidTimeError(when, 'instant is after the year 9999');
+    if (!options.allowPast && parsed.at < now)
+      throw new PastTimeError(parsed.input, parsed.at, now, formatInstant(parsed.at, zone));
+    return parsed;
+  } catch (err) {
+    if (err instanceof VigilError) throw err;
+    // Only reading the input can throw anything else: a Proxy whose trap throws (on instanceof,
+    // Object.keys, a property read), a revoked Proxy, a getter. Still a typed error.
+    throw new InvalidTimeError(when, `reading it threw: ${describeThrown(err)}`, { cause: err });
+  }
+}
+
+function describeThrown(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'an unprintable value';
+  }
 }
 
 function parseAny(when: unknown, now: number, zone: string, allowWrapper: boolean): ParsedWhen {
@@ -146,11 +169,25 @@ function parseIso(text: string, zone: string): number | null | undefined {
   return wall - sign * offMin * 60_000;
 }
 
+// Phrases that name today. chrono's forwardDate moves a part of the day that has passed to
+// tomorrow ('this morning' at 16:30 gives tomorrow 06:00); a user who says "this" or "today"
+// means today, so these are read without forwardDate and a passed instant is refused.
+const NAMES_TODAY = /\b(?:today|tonight|this\s+(?:morning|afternoon|evening|night|noon|midnight))\b/i;
+
+// chrono reads 'noon' and 'midnight' but leaves a leading 'at' unconsumed ('at 5pm' it takes in
+// full); the leftover check would then refuse 'at noon'.
+const AT_NOON_OR_MIDNIGHT = /^(?:noon|midday|midnight)\b/i;
+
+// chrono's relative phrases ('in a few days', 'within 2 days', 'in about 3 hours') that the
+// duration grammar did not take: exact elapsed time too, unless the unit is a calendar one.
+const CALENDAR_UNITS = /\b(?:months?|mos?|years?|yrs?|quarters?|qtrs?|decades?)\b/i;
+
 function parseNatural(raw: string, text: string, now: number, zone: string): number {
-  const ref = { instant: new Date(now), timezone: zoneOffsetMinutes(zone, now) };
+  const refOffset = zoneOffsetMinutes(zone, now);
+  const ref = { instant: new Date(now), timezone: refOffset };
   let results: chrono.ParsedResult[];
   try {
-    results = chrono.parse(text, ref, { forwardDate: true });
+    results = chrono.parse(text, ref, { forwardDate: !NAMES_TODAY.test(text) });
   } catch (err) {
     throw new InvalidTimeError(
       raw,
@@ -160,16 +197,16 @@ function parseNatural(raw: string, text: string, now: number, zone: string): num
   if (results.length === 0) throw new InvalidTimeError(raw, 'not a recognised date, time or duration');
   if (results.length > 1) throw new InvalidTimeError(raw, 'names more than one instant');
   const r = results[0]!;
-  const leftover = (text.slice(0, r.index) + ' ' + text.slice(r.index + r.text.length)).replace(
-    /[\s,.;:!]+/g,
-    '',
-  );
+  let before = text.slice(0, r.index);
+  if (AT_NOON_OR_MIDNIGHT.test(r.text) && /^\s*at\s*$/i.test(before)) before = '';
+  const leftover = (before + ' ' + text.slice(r.index + r.text.length)).replace(/[\s,.;:!]+/g, '');
   if (leftover !== '') {
     throw new InvalidTimeError(raw, `only ${JSON.stringify(r.text)} was understood; remove or fix the rest`);
   }
   if (r.end) throw new InvalidTimeError(raw, 'names a range, not an instant');
   const c = r.start;
-  // An explicit zone or offset in the text ('9am EST') wins over the configured zone.
+  // An explicit zone or offset in the text ('9am EST') wins over the configured zone. chrono's
+  // relative times ('in about 3 hours') also carry one: the reference's, so they are exact.
   if (c.isCertain('timezoneOffset')) return r.date().getTime();
   // Otherwise rebuild the instant from chrono's wall-clock fields in the zone: chrono applies one
   // fixed offset (the reference's), which is wrong when the target date is across a DST change.
@@ -183,7 +220,18 @@ function parseNatural(raw: string, text: string, now: number, zone: string): num
     millisecond: c.get('millisecond') ?? 0,
   };
   if (!validFields(f)) throw new InvalidTimeError(raw, 'names a date that does not exist');
+  if (isPureDuration(r) && !CALENDAR_UNITS.test(r.text)) {
+    // chrono added the days to the reference's wall clock at the reference's offset: read the
+    // result at that same offset, which is the reference instant plus exactly N × 24 h.
+    return fieldsToUtc(f) - refOffset * 60_000;
+  }
   return wallTimeToInstant(f, zone);
+}
+
+/** A result that is nothing but an amount of time from the reference ('in a few days'). */
+function isPureDuration(r: chrono.ParsedResult): boolean {
+  const tags = [...r.tags()];
+  return tags.includes('result/relativeDate') && tags.every((t) => t.startsWith('result/relativeDate'));
 }
 
 // --- Zones ------------------------------------------------------------------------------------

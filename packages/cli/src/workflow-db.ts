@@ -1,11 +1,17 @@
 /**
  * Read-only access to the Scheduler's workflow runs (tables `workflow_runs` and `workflow_history`
- * in the same database file as the alarms), through the Scheduler's own `RunStore` opened for
- * inspection: never created, never migrated, and refused when a newer Scheduler wrote it.
+ * in the same database file as the alarms), through the `RunStore` interface, opened on the SQLite
+ * store for inspection: never created, never migrated, and refused when a newer Scheduler wrote it.
  */
 
 import { VigilError } from '@vigil/runtime';
-import { type HistoryEntry, type RunRecord, type RunStatus, RunStore } from '@vigil/workflow';
+import {
+  type HistoryEntry,
+  openSqliteRunStore,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+} from '@vigil/workflow';
 import { requireFile } from './db.js';
 import { CliError } from './errors.js';
 
@@ -24,11 +30,15 @@ export class WorkflowReader {
   /** Throws DB_NOT_FOUND, NO_WORKFLOWS, STORE_SCHEMA_TOO_NEW, or STORE_* when the file is not readable. */
   constructor(path: string) {
     requireFile(path);
-    this.#store = query(() => RunStore.openReadOnly(path));
+    try {
+      this.#store = openSqliteRunStore(path, { readonly: true });
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
   /** Runs matching the query, by id. */
-  list(q: RunQuery): RunRecord[] {
+  list(q: RunQuery): Promise<RunRecord[]> {
     return query(() =>
       this.#store.list({
         status: q.status as RunStatus[] | undefined,
@@ -40,23 +50,23 @@ export class WorkflowReader {
   }
 
   /** One run, or undefined. */
-  get(id: string): RunRecord | undefined {
+  get(id: string): Promise<RunRecord | undefined> {
     return query(() => this.#store.get(id));
   }
 
   /** The history of a run, oldest first. */
-  history(id: string): HistoryEntry[] {
+  history(id: string): Promise<HistoryEntry[]> {
     return query(() => this.#store.history(id));
   }
 
-  close(): void {
-    this.#store.close();
+  close(): Promise<void> {
+    return this.#store.close();
   }
 }
 
-function query<T>(fn: () => T): T {
+async function query<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     throw storeError(err);
   }

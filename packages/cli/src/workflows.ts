@@ -33,7 +33,7 @@ export function registerWorkflows(program: Command, ctx: Context): void {
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
     .option('--json', 'print JSON: an array of runs')
     .action(
-      (o: {
+      async (o: {
         db: string;
         status?: string[];
         workflow?: string;
@@ -44,7 +44,7 @@ export function registerWorkflows(program: Command, ctx: Context): void {
       }) => {
         const zone = ctx.zone(o.tz);
         const limit = o.limit ?? 100;
-        const runs = read(ctx.path(o.db), (r) =>
+        const runs = await read(ctx.path(o.db), (r) =>
           r.list({ status: o.status, workflow: o.workflow, afterId: o.after, limit }),
         );
         if (o.json) return ctx.out(json(runs));
@@ -75,9 +75,12 @@ export function registerWorkflows(program: Command, ctx: Context): void {
     .requiredOption('--db <file>', 'database (SQLite) shared by the alarms and the Scheduler')
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
     .option('--json', 'print JSON: { run, history }')
-    .action((id: string, o: { db: string; tz?: string; json?: boolean }) => {
+    .action(async (id: string, o: { db: string; tz?: string; json?: boolean }) => {
       const zone = ctx.zone(o.tz);
-      const { run, history } = read(ctx.path(o.db), (r) => ({ run: r.get(id), history: r.history(id) }));
+      const { run, history } = await read(ctx.path(o.db), async (r) => ({
+        run: await r.get(id),
+        history: await r.history(id),
+      }));
       if (!run) throw new CliError('NOT_FOUND', `no workflow run with id ${JSON.stringify(id)}`);
       if (o.json) return ctx.out(json({ run, history }));
       const now = ctx.now();
@@ -101,12 +104,12 @@ export function registerWorkflows(program: Command, ctx: Context): void {
     });
 }
 
-function read<T>(path: string, fn: (reader: WorkflowReader) => T): T {
+async function read<T>(path: string, fn: (reader: WorkflowReader) => Promise<T>): Promise<T> {
   const reader = new WorkflowReader(path);
   try {
-    return fn(reader);
+    return await fn(reader);
   } finally {
-    reader.close();
+    await reader.close();
   }
 }
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { NOW, seed, tempDir, vigil } from './helpers.js';
 
-// The Scheduler's tables at its schema 1 (packages/workflow/src/run-store.ts).
+// The Scheduler's tables at its schema 1 (packages/workflow/src/store/migrations.ts).
 const SCHEDULER_V1 = `
   CREATE TABLE vigil_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
   INSERT INTO vigil_schema VALUES ('scheduler', 1);

@@ -105,6 +105,16 @@ export class InvalidMessageError extends VigilError {
   }
 }
 
+/** An option of `createRuntime` that the runtime does not have, or of the wrong shape; names it. */
+export class InvalidRuntimeOptionError extends VigilError {
+  constructor(
+    readonly option: string,
+    detail: string,
+  ) {
+    super('INVALID_RUNTIME_OPTION', `invalid runtime option '${option}': ${detail}`);
+  }
+}
+
 /** The runtime has stopped (or not started) and cannot take this request. */
 export class RuntimeStoppedError extends VigilError {
   constructor(operation: string) {

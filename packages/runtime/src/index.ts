@@ -12,6 +12,7 @@ export {
   describeValue,
   InvalidChildSpecError,
   InvalidMessageError,
+  InvalidRuntimeOptionError,
   InvalidSupervisorOptionsError,
   NotASupervisorError,
   RuntimeStoppedError,

@@ -12,6 +12,7 @@ import {
   coerceError,
   describeValue,
   InvalidMessageError,
+  InvalidRuntimeOptionError,
   NotASupervisorError,
   RuntimeStoppedError,
   UnknownActorError,
@@ -30,8 +31,6 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Messages an actor may handle per drain turn before others get theirs (default 64). */
   budget?: number;
-  /** Default IANA time zone for packages that read wall-clock times (default 'UTC'). */
-  zone?: string;
   /** Default `call` timeout in ms (default 5000). */
   callTimeoutMs?: number;
   /** Name of the root supervisor (default 'root'). */
@@ -88,8 +87,6 @@ export class Runtime {
   readonly events = new EventBus();
   /** The clock everything in this runtime reads. */
   readonly clock: Clock;
-  /** Default IANA zone. */
-  readonly zone: string;
   /** Resolves with the root's exit reason once the runtime has stopped. */
   readonly stopped: Promise<ExitReason>;
   /** @internal */
@@ -105,8 +102,8 @@ export class Runtime {
   private deadLetterCount = 0;
 
   constructor(options: RuntimeOptions = {}) {
+    checkRuntimeOptions(options);
     this.clock = options.clock ?? systemClock;
-    this.zone = options.zone ?? 'UTC';
     this.scheduler = new Scheduler(options.budget ?? 64);
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.rootName = options.rootName ?? 'root';
@@ -415,6 +412,30 @@ export class Runtime {
       incarnation: info.incarnation,
       restart: info.restart,
     };
+  }
+}
+
+// Every key of RuntimeOptions, so that an option the runtime does not have (a misspelling, or
+// `zone`, which moved to the alarm and Scheduler options) is refused instead of silently ignored.
+// `satisfies` makes the typecheck fail when RuntimeOptions gains a key that is not listed here.
+const RUNTIME_OPTION_KEYS = {
+  clock: true,
+  budget: true,
+  callTimeoutMs: true,
+  rootName: true,
+} satisfies Record<keyof RuntimeOptions, true>;
+
+function checkRuntimeOptions(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidRuntimeOptionError('options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(RUNTIME_OPTION_KEYS, key)) continue;
+    throw new InvalidRuntimeOptionError(
+      key,
+      key === 'zone'
+        ? 'is not a runtime option: the time zone belongs to alarmSupervisor({ zone }) and schedulerWorker({ zone })'
+        : `is not a runtime option (known: ${Object.keys(RUNTIME_OPTION_KEYS).join(', ')})`,
+    );
   }
 }
 

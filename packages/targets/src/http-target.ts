@@ -1,6 +1,6 @@
 /**
- * The machine behind the HTTP targets (Pushover, Webhook). It is `defineTarget`'s shape, with
- * what an HTTP delivery needs on top:
+ * The HTTP targets (Pushover, Webhook): the target machine of `defineTarget` (target-machine.ts),
+ * configured with what an HTTP delivery needs on top:
  *
  * - a transient failure is answered with a `TransientDeliveryError` that carries the server's
  *   `retryAfterMs`, so the Alarm re-schedules the same alarm row no earlier than the server asked
@@ -17,10 +17,11 @@
  * @internal
  */
 import type { DeliveryInfo } from '@vigil/alarm';
-import { nameOf, type Runtime, reply, replyError, runtimeOf, VigilError } from '@vigil/runtime';
-import { type AnyActorRef, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
+import { type Runtime, VigilError } from '@vigil/runtime';
+import type { EventObject } from 'xstate';
 import type { DeliveryFailure } from './http.js';
 import { PermanentFailure } from './target.js';
+import { type Settled, targetMachine } from './target-machine.js';
 
 /**
  * A delivery that failed for a reason that may pass (HTTP 429 or 5xx, timeout, network error).
@@ -91,95 +92,26 @@ export interface HttpTargetSpec<N> {
   concurrency: number;
 }
 
-/** A finished attempt, as the promise actor resolves it: it never rejects, so a note survives a failure. */
-export type Settled<N> = { ok: true; value: unknown; note?: N } | { ok: false; error: Error; note?: N };
-
-/** The machine's context: deliveries queued and running, and the latest note. */
-export interface HttpTargetContext<N> {
-  queue: EventObject[];
-  running: Record<string, EventObject>;
-  seq: number;
-  note: N | null;
-}
-
 /** @internal Builds the machine of an HTTP target. */
 export function httpTarget<N>(spec: HttpTargetSpec<N>) {
-  const { concurrency, maxRetries } = spec;
-  const run = fromPromise<Settled<N>, { event: EventObject; self: AnyActorRef }>(
-    async ({ input, signal }) => {
-      const runtime = runtimeOf(input.self);
-      const name = nameOf(input.self);
-      let result: AttemptResult<N>;
-      try {
-        result = await spec.attempt(input.event, { signal, runtime, name });
-      } catch (err) {
-        const error =
-          err instanceof PermanentFailure
-            ? err
-            : new TransientDeliveryError(err instanceof Error ? err.message : String(err));
-        return { ok: false, error };
-      }
+  const { maxRetries } = spec;
+  return targetMachine<N>({
+    id: spec.id,
+    concurrency: spec.concurrency,
+    ...(spec.queryType === undefined ? {} : { queryType: spec.queryType }),
+    deliver: async (event, { signal, runtime, name }): Promise<Settled<N>> => {
+      const result = await spec.attempt(event, { signal, runtime, name });
       if (result.note !== undefined) spec.onNote?.(result.note, { runtime, name });
       const note = result.note === undefined ? {} : { note: result.note };
       if (result.ok) return { ok: true, value: result.value, ...note };
-      return { ok: false, error: failureError(result, attemptOf(input.event), maxRetries), ...note };
+      return { ok: false, error: failureError(result, attemptOf(event), maxRetries), ...note };
     },
-  );
-
-  return setup({
-    types: {} as { context: HttpTargetContext<N>; events: EventObject },
-    actors: { run },
-  }).createMachine({
-    id: spec.id,
-    context: { queue: [], running: {}, seq: 0, note: null },
-    on: {
-      // Longer descriptors win over '*': a child's completion is never taken for a delivery.
-      'xstate.done.actor.*': { actions: enqueueActions((args) => finish(args as FinishArgs<N>)) },
-      'xstate.error.actor.*': { actions: enqueueActions((args) => finish(args as FinishArgs<N>)) },
-      '*': {
-        actions: enqueueActions(({ context, event, enqueue, self }) => {
-          if (spec.queryType !== undefined && event.type === spec.queryType) {
-            const note = context.note;
-            enqueue(() => reply(event, note));
-            return;
-          }
-          if (Object.keys(context.running).length >= concurrency) {
-            enqueue.assign({ queue: [...context.queue, event] });
-            return;
-          }
-          const id = `delivery-${context.seq}`;
-          enqueue.assign({ running: { ...context.running, [id]: event }, seq: context.seq + 1 });
-          enqueue.spawnChild('run', { id, input: { event, self } });
-        }),
-      },
-    },
+    // What `attempt` throws before any request: permanent if it says so, else worth a retry.
+    failure: (err) =>
+      err instanceof PermanentFailure
+        ? err
+        : new TransientDeliveryError(err instanceof Error ? err.message : String(err)),
   });
-
-  function finish({ context, event, enqueue, self }: FinishArgs<N>): void {
-    const done = event as EventObject & { actorId?: string; output?: Settled<N>; error?: unknown };
-    const id = done.actorId ?? '';
-    const delivery = context.running[id];
-    const settled: Settled<N> = done.output ?? {
-      // The promise never rejects; an error here is a bug in this file, and the Alarm retries.
-      ok: false,
-      error: new TransientDeliveryError(done.error instanceof Error ? done.error.message : 'delivery failed'),
-    };
-    if (delivery) {
-      if (settled.ok) enqueue(() => reply(delivery, settled.value));
-      else enqueue(() => replyError(delivery, settled.error));
-    }
-    const running = { ...context.running };
-    delete running[id];
-    const note = settled.note === undefined ? context.note : settled.note;
-    const [next, ...queue] = context.queue;
-    if (!next) {
-      enqueue.assign({ running, queue, note });
-      return;
-    }
-    const nextId = `delivery-${context.seq}`;
-    enqueue.assign({ running: { ...running, [nextId]: next }, queue, seq: context.seq + 1, note });
-    enqueue.spawnChild('run', { id: nextId, input: { event: next, self } });
-  }
 }
 
 /** Turns a failed attempt into the error the caller (usually the Alarm) acts on. */
@@ -243,6 +175,3 @@ export function checkConcurrency(value: unknown, target: string): number {
 
 /** Requests in flight per HTTP target unless told otherwise. */
 const DEFAULT_CONCURRENCY = 8;
-
-// biome-ignore lint/suspicious/noExplicitAny: the enqueue helper's full type is XState-internal
-type FinishArgs<N> = { context: HttpTargetContext<N>; event: EventObject; enqueue: any; self: AnyActorRef };

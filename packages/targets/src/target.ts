@@ -4,11 +4,13 @@
  * the delivery is acknowledged and the alarm marked fired; when it throws, the Alarm retries it
  * with backoff, unless the error is a `PermanentFailure`, which marks the alarm failed.
  *
- * The result is an ordinary XState machine: deliveries are handled by invoked promise actors,
- * at most `concurrency` at a time, the rest queued in arrival order.
+ * The result is an ordinary XState machine (target-machine.ts, shared with the HTTP targets):
+ * deliveries are handled by invoked promise actors, at most `concurrency` at a time, the rest
+ * queued in arrival order.
  */
-import { nameOf, type Runtime, reply, replyError, runtimeOf, VigilError } from '@vigil/runtime';
-import { type AnyActorRef, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
+import { type Runtime, VigilError } from '@vigil/runtime';
+import type { EventObject } from 'xstate';
+import { targetMachine } from './target-machine.js';
 
 /** What a handler knows besides the delivery. */
 export interface TargetContext {
@@ -52,12 +54,6 @@ class RetryableFailure extends VigilError {
   }
 }
 
-interface TargetMachineContext {
-  queue: EventObject[];
-  running: Record<string, EventObject>;
-  seq: number;
-}
-
 /**
  * Builds a target actor logic from a handler.
  *
@@ -78,60 +74,13 @@ export function defineTarget<M extends EventObject = EventObject>(
       `concurrency must be a positive integer, got ${String(concurrency)}`,
     );
   }
-  const handle = fromPromise<unknown, { event: M; self: AnyActorRef }>(async ({ input }) => {
-    try {
-      return await handler(input.event, { runtime: runtimeOf(input.self), name: nameOf(input.self) });
-    } catch (err) {
-      throw err instanceof PermanentFailure ? err : new RetryableFailure(err);
-    }
-  });
-  return setup({
-    types: {} as { context: TargetMachineContext; events: EventObject },
-    actors: { handle },
-  }).createMachine({
+  return targetMachine({
     id: 'target',
-    context: { queue: [], running: {}, seq: 0 },
-    on: {
-      // Longer descriptors win over '*': a child's completion is never taken for a delivery.
-      'xstate.done.actor.*': { actions: enqueueActions((args) => finish(args)) },
-      'xstate.error.actor.*': { actions: enqueueActions((args) => finish(args)) },
-      '*': {
-        actions: enqueueActions(({ context, event, enqueue, self }) => {
-          if (Object.keys(context.running).length >= concurrency) {
-            enqueue.assign({ queue: [...context.queue, event] });
-            return;
-          }
-          const id = `delivery-${context.seq}`;
-          enqueue.assign({ running: { ...context.running, [id]: event }, seq: context.seq + 1 });
-          enqueue.spawnChild('handle', { id, input: { event: event as M, self } });
-        }),
-      },
-    },
+    concurrency,
+    deliver: async (delivery, { runtime, name }) => ({
+      ok: true,
+      value: await handler(delivery as M, { runtime, name }),
+    }),
+    failure: (err) => (err instanceof PermanentFailure ? err : new RetryableFailure(err)),
   });
-
-  function finish({ context, event, enqueue, self }: FinishArgs): void {
-    const done = event as EventObject & { actorId?: string; output?: unknown; error?: unknown };
-    const id = done.actorId ?? '';
-    const delivery = context.running[id];
-    if (delivery) {
-      if (event.type.startsWith('xstate.done.')) enqueue(() => reply(delivery, done.output));
-      else
-        enqueue(() =>
-          replyError(delivery, done.error instanceof Error ? done.error : new RetryableFailure(done.error)),
-        );
-    }
-    const running = { ...context.running };
-    delete running[id];
-    const [next, ...queue] = context.queue;
-    if (!next) {
-      enqueue.assign({ running, queue });
-      return;
-    }
-    const nextId = `delivery-${context.seq}`;
-    enqueue.assign({ running: { ...running, [nextId]: next }, queue, seq: context.seq + 1 });
-    enqueue.spawnChild('handle', { id: nextId, input: { event: next as M, self } });
-  }
 }
-
-// biome-ignore lint/suspicious/noExplicitAny: the enqueue helper's full type is XState-internal
-type FinishArgs = { context: TargetMachineContext; event: EventObject; enqueue: any; self: AnyActorRef };

@@ -4,8 +4,8 @@
  * the Scheduler: names, not references.
  */
 import type { Runtime } from '@vigil/runtime';
-import type { RunFilter } from './run-store.js';
-import type { WorkflowRun } from './scheduler.js';
+import type { RunFilter } from './store/types.js';
+import type { WorkflowRun } from './view.js';
 import type { Workflow, WorkflowContext } from './workflow.js';
 
 /** Options of `WorkflowClient`. */

@@ -23,13 +23,16 @@
  *
  * Delays of other actors (invoked or spawned children, `sendTo` with a delay) stay in-memory
  * XState timers on the runtime's clock: they are not durable.
+ *
+ * Replacing `system.scheduler` is relying on XState internals: xstate is pinned exactly (a peer
+ * dependency), and test/xstate-contract.test.ts states and checks every assumption made here.
  */
 
-import { parseDuration } from '@vigil/alarm';
-import { coerceError, VigilError } from '@vigil/runtime';
+import { type Alarm, parseDuration } from '@vigil/alarm';
+import { type Clock, coerceError } from '@vigil/runtime';
 import { type AnyActor, type AnyActorRef, type AnyStateMachine, createActor, type EventObject } from 'xstate';
-import type { MachineTimers, RunRecord } from './run-store.js';
-import type { SchedulerService } from './scheduler.js';
+import { InvalidWorkflowError } from './errors.js';
+import type { HistoryEntry, MachineTimers, RunRecord } from './store/types.js';
 import type { MachineWorkflow } from './workflow.js';
 
 /** Definition of a machine workflow. */
@@ -67,14 +70,14 @@ export interface MachineWorkflowDefinition {
 export function defineMachineWorkflow(definition: MachineWorkflowDefinition): MachineWorkflow {
   const { name, machine } = definition;
   if (typeof name !== 'string' || name.length === 0 || name.length > 200)
-    throw new VigilError('INVALID_WORKFLOW', 'a machine workflow needs a name of 1 to 200 characters');
+    throw new InvalidWorkflowError(String(name), 'a machine workflow needs a name of 1 to 200 characters');
   if (
     typeof machine !== 'object' ||
     machine === null ||
     typeof machine.provide !== 'function' ||
     !machine.root
   )
-    throw new VigilError('INVALID_WORKFLOW', `workflow '${name}': machine must be an XState v5 machine`);
+    throw new InvalidWorkflowError(name, 'machine must be an XState v5 machine');
   const named = machine.implementations.delays ?? {};
   const extra: Record<string, number> = {};
   const visit = (node: AnyStateMachine['root']): void => {
@@ -83,9 +86,9 @@ export function defineMachineWorkflow(definition: MachineWorkflowDefinition): Ma
       try {
         extra[key] = parseDuration(key);
       } catch (err) {
-        throw new VigilError(
-          'INVALID_WORKFLOW',
-          `workflow '${name}': state '${node.id}' has after '${key}', which is neither a number, a named delay nor a duration (${coerceError(err).message})`,
+        throw new InvalidWorkflowError(
+          name,
+          `state '${node.id}' has after '${key}', which is neither a number, a named delay nor a duration (${coerceError(err).message})`,
         );
       }
     }
@@ -94,6 +97,33 @@ export function defineMachineWorkflow(definition: MachineWorkflowDefinition): Ma
   visit(machine.root);
   const provided = Object.keys(extra).length > 0 ? machine.provide({ delays: extra }) : machine;
   return Object.freeze({ kind: 'machine', name, machine: provided });
+}
+
+/**
+ * @internal What `MachineRunner` needs from the Scheduler that owns it: the clock, the run
+ * store's write, the alarms of delays, and how to end or crash. Nothing else of the Scheduler is
+ * reachable from here.
+ */
+export interface MachineHost {
+  readonly clock: Clock;
+  /** Commits the run and appends history lines, in one transaction. */
+  save(run: RunRecord, entries: HistoryEntry[]): Promise<void>;
+  /** Sets an alarm targeted at the Scheduler (idempotent by `key`), retrying while the Alarm restarts. */
+  setAlarm(key: string, at: number, message: Record<string, unknown>): Promise<Alarm>;
+  /** Best-effort cancel of an alarm that no longer matters. */
+  cancelAlarm(id: number): void;
+  /** Commits the end of a run (and cancels its alarms when `cancelAlarm`). */
+  finish(
+    run: RunRecord,
+    status: 'completed' | 'failed' | 'cancelled',
+    result: unknown,
+    error: string | null,
+    cancelAlarm: boolean,
+  ): Promise<void>;
+  /** Emits `workflow.stepped` for a committed transition. */
+  stepped(run: RunRecord, step: string, outcome: string): void;
+  /** An internal failure the Scheduler cannot answer: let its supervisor restart it. */
+  crash(err: unknown): void;
 }
 
 interface Live {
@@ -111,24 +141,24 @@ interface Live {
 export class MachineRunner {
   private readonly live = new Map<string, Live>();
 
-  constructor(private readonly host: SchedulerService) {}
+  constructor(private readonly host: MachineHost) {}
 
   /** Creates and starts the actor of a new run, commits its first snapshot, sets its alarms. */
   async begin(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
-    const live = this.create(run, workflow, undefined);
-    if (live.ended || !this.tryPersist(live, 'start', null)) return;
+    const live = await this.create(run, workflow, undefined);
+    if (live.ended || !(await this.tryPersist(live, 'start', null))) return;
     await this.arm(live);
   }
 
   /** After a restart: restores the actor from its snapshot and sets every pending delay's alarm again. */
   async restore(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
-    const live = this.live.get(run.id) ?? this.create(run, workflow, run.snapshot);
+    const live = this.live.get(run.id) ?? (await this.create(run, workflow, run.snapshot));
     if (!live.ended) await this.arm(live);
   }
 
   /** A delay's alarm was delivered: sends its event if the delay is still pending under number `n`. */
   async fire(run: RunRecord, workflow: MachineWorkflow, delayId: string, n: unknown): Promise<void> {
-    const live = this.live.get(run.id) ?? this.create(run, workflow, run.snapshot);
+    const live = this.live.get(run.id) ?? (await this.create(run, workflow, run.snapshot));
     if (live.ended) return;
     const pending = live.timers.pending[delayId];
     if (!pending || pending.n !== n) return;
@@ -139,7 +169,7 @@ export class MachineRunner {
 
   /** A signal: sends `event` to the machine. */
   async send(run: RunRecord, workflow: MachineWorkflow, event: EventObject): Promise<void> {
-    const live = this.live.get(run.id) ?? this.create(run, workflow, run.snapshot);
+    const live = this.live.get(run.id) ?? (await this.create(run, workflow, run.snapshot));
     if (live.ended) return;
     await this.drive(live, event, 'signal');
   }
@@ -182,7 +212,7 @@ export class MachineRunner {
    * machine changed in a deploy), or a machine that throws on start, fails that run with the
    * reason: one bad run must not crash-loop the Scheduler and every other run with it.
    */
-  private create(run: RunRecord, workflow: MachineWorkflow, snapshot: unknown): Live {
+  private async create(run: RunRecord, workflow: MachineWorkflow, snapshot: unknown): Promise<Live> {
     const clock = this.host.clock;
     const live: Live = {
       actor: undefined as unknown as AnyActor,
@@ -210,13 +240,15 @@ export class MachineRunner {
         // Nothing may throw out of an observer: XState would rethrow it from a timer.
         next: () => {
           if (live.driving || live.ended) return;
-          if (this.tryPersist(live, 'event', null)) void this.arm(live).catch((err) => this.host.crash(err));
+          void this.tryPersist(live, 'event', null)
+            .then((persisted) => (persisted ? this.arm(live) : undefined))
+            .catch((err) => this.host.crash(err));
         },
         complete: () => {
-          if (!live.driving) this.settle(live, null);
+          if (!live.driving) void this.settle(live, null).catch((err) => this.host.crash(err));
         },
         error: (err) => {
-          if (!live.driving) this.settle(live, coerceError(err));
+          if (!live.driving) void this.settle(live, coerceError(err)).catch((e) => this.host.crash(e));
         },
       });
       live.actor.start();
@@ -225,7 +257,7 @@ export class MachineRunner {
       this.live.delete(run.id);
       live.ended = true;
       const verb = snapshot === undefined || snapshot === null ? 'start' : 'restore';
-      this.host.finish(
+      await this.host.finish(
         live.run,
         'failed',
         null,
@@ -240,18 +272,18 @@ export class MachineRunner {
       // XState reports a snapshot it cannot restore (a state the new machine lacks) this way.
       const verb = snapshot === undefined || snapshot === null ? 'start' : 'restore';
       const cause = coerceError(live.actor.getSnapshot().error);
-      this.settle(live, new Error(`cannot ${verb} the machine: ${cause.message}`, { cause }), null, '');
-    } else if (status === 'done') this.settle(live, null);
+      await this.settle(live, new Error(`cannot ${verb} the machine: ${cause.message}`, { cause }), null, '');
+    } else if (status === 'done') await this.settle(live, null);
     return live;
   }
 
   /** `persist`, failing the run (instead of throwing) when its snapshot cannot be stored. */
-  private tryPersist(live: Live, outcome: string, detail: string | null): boolean {
+  private async tryPersist(live: Live, outcome: string, detail: string | null): Promise<boolean> {
     try {
-      this.persist(live, outcome, detail);
+      await this.persist(live, outcome, detail);
       return true;
     } catch (err) {
-      this.settle(live, new Error(`cannot store its snapshot: ${coerceError(err).message}`));
+      await this.settle(live, new Error(`cannot store its snapshot: ${coerceError(err).message}`));
       return false;
     }
   }
@@ -300,14 +332,22 @@ export class MachineRunner {
     }
     const status = live.actor.getSnapshot().status;
     if (status === 'done' || status === 'error') {
-      this.settle(live, status === 'error' ? coerceError(live.actor.getSnapshot().error) : null, event.type);
+      await this.settle(
+        live,
+        status === 'error' ? coerceError(live.actor.getSnapshot().error) : null,
+        event.type,
+      );
       return;
     }
-    if (this.tryPersist(live, outcome, event.type)) await this.arm(live);
+    if (await this.tryPersist(live, outcome, event.type)) await this.arm(live);
   }
 
-  /** Commits the snapshot and the pending delays together, with a history line. */
-  private persist(live: Live, outcome: string, detail: string | null): RunRecord {
+  /**
+   * Commits the snapshot and the pending delays together, with a history line. `live.run` moves
+   * on before the write is awaited, so a transition committed right after this one (an invoked
+   * promise settling) numbers its seq after it; the store commits writes in call order.
+   */
+  private async persist(live: Live, outcome: string, detail: string | null): Promise<RunRecord> {
     const snapshot = live.actor.getSnapshot();
     const now = this.host.clock.now();
     // A JSON round trip is what the next incarnation will see; do it now, so what is not JSON
@@ -322,32 +362,34 @@ export class MachineRunner {
       timers: structuredClone(live.timers),
       updatedAt: now,
     };
-    this.host.store.save(run, [
+    live.run = run;
+    await this.host.save(run, [
       { seq: run.seq, step: run.step, attempt: 1, startedAt: now, endedAt: now, outcome, detail },
     ]);
-    live.run = run;
     this.host.stepped(run, run.step, outcome);
     return run;
   }
 
   /** The machine reached a final state (error === null) or failed: commit the end of the run. */
-  private settle(
+  private async settle(
     live: Live,
     error: Error | null,
     detail: string | null = null,
     prefix = 'the machine failed: ',
-  ): void {
+  ): Promise<void> {
     if (live.ended) return;
+    // Ended before the first await: an observer firing meanwhile must not settle it twice.
+    live.ended = true;
     let run = live.run;
     try {
-      if (error === null) run = this.persist(live, 'done', detail);
+      if (error === null) run = await this.persist(live, 'done', detail);
     } catch (err) {
       error = coerceError(err);
     }
     const output = live.actor.getSnapshot().output;
-    live.ended = true;
-    if (error === null) this.host.finish(run, 'completed', output === undefined ? null : output, null, false);
-    else this.host.finish(run, 'failed', null, `${prefix}${error.message}`, false);
+    if (error === null)
+      await this.host.finish(run, 'completed', output === undefined ? null : output, null, false);
+    else await this.host.finish(run, 'failed', null, `${prefix}${error.message}`, false);
   }
 
   private keyOf(live: Live, n: number): string {

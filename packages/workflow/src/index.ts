@@ -9,10 +9,38 @@ export type { StartOptions, WorkflowClientOptions } from './client.js';
 export { WorkflowClient } from './client.js';
 export type { MachineWorkflowDefinition } from './durable-machine.js';
 export { defineMachineWorkflow } from './durable-machine.js';
-export type { HistoryEntry, MachineTimers, RunFilter, RunRecord, RunStatus, Waiting } from './run-store.js';
-export { RUN_SCHEMA_VERSION, RUN_STATUSES, RunStore } from './run-store.js';
-export type { SchedulerOptions, SchedulerRequest, WorkflowRun } from './scheduler.js';
+export {
+  InvalidContextError,
+  InvalidRequestError,
+  InvalidSchedulerOptionError,
+  InvalidSignalError,
+  InvalidWorkflowError,
+  NoWorkflowTablesError,
+  RunEndedError,
+  RunExistsError,
+  RunSchemaTooNewError,
+  SchedulerRetryError,
+  SignalNotAwaitedError,
+  UnknownRequestError,
+  UnknownRunError,
+  UnknownWorkflowError,
+} from './errors.js';
+export type { SchedulerOptions, SchedulerRequest } from './scheduler.js';
 export { schedulerWorker } from './scheduler.js';
+export { RUN_SCHEMA_VERSION } from './store/migrations.js';
+export type { SqliteRunStoreOptions } from './store/sqlite.js';
+export { openSqliteRunStore } from './store/sqlite.js';
+export type {
+  HistoryEntry,
+  MachineTimers,
+  RunFilter,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  Waiting,
+} from './store/types.js';
+export { RUN_STATUSES } from './store/types.js';
+export type { WorkflowRun } from './view.js';
 export type {
   EndOutcome,
   FailOutcome,

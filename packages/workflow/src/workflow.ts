@@ -4,8 +4,8 @@
  * the Scheduler persists before anything else happens, so the decision survives a crash.
  */
 import type { Runtime } from '@vigil/runtime';
-import { VigilError } from '@vigil/runtime';
 import type { AnyStateMachine } from 'xstate';
+import { InvalidWorkflowError } from './errors.js';
 
 /** A JSON object: what a run's context must be, since it is stored as JSON between steps. */
 export type WorkflowContext = Record<string, unknown>;
@@ -149,7 +149,7 @@ export function defineWorkflow<C extends WorkflowContext = WorkflowContext>(
 ): StepWorkflow<C> {
   const d = definition as Partial<WorkflowDefinition<C>>;
   const fail = (field: string, detail: string): never => {
-    throw new VigilError('INVALID_WORKFLOW', `workflow '${String(d.name)}': ${field} ${detail}`);
+    throw new InvalidWorkflowError(String(d.name), `${field} ${detail}`);
   };
   if (typeof d.name !== 'string' || d.name.length === 0 || d.name.length > 200)
     fail('name', 'must be a string of 1 to 200 characters');

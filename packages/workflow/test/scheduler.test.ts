@@ -256,3 +256,16 @@ describe('cancel and vanished workflows', () => {
     await booted.runtime.stop();
   });
 });
+
+describe('start refuses what no alarm can run', () => {
+  it('a first step more than 100 years ahead is INVALID_TIME, and no run is stored', async () => {
+    const { runtime, workflows } = await boot(db, clock, [chain()]);
+    const at = T0 + 101 * 365 * 24 * HOUR;
+    await expect(workflows.start('chain', { visited: [] }, { runId: 'far', at })).rejects.toMatchObject({
+      code: 'INVALID_TIME',
+    });
+    expect(await workflows.get('far')).toBeNull();
+    expect(await workflows.list()).toEqual([]);
+    await runtime.stop();
+  });
+});

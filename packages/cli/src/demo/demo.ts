@@ -165,7 +165,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
 
   // --- The tree. ------------------------------------------------------------------------------
 
-  const runtime = createRuntime({ clock, zone });
+  const runtime = createRuntime({ clock });
   const alarms = new AlarmClient(runtime);
   let readBack = 0;
   let finished: (ok: boolean) => void = () => {};
