@@ -194,6 +194,10 @@ export class ActorProcess implements Process, Runnable {
         // stop() of a root actor does not throw; this guards a future XState change.
       }
     }
+    // Links: nothing this incarnation invoked or spawned outlives it. XState stops the children
+    // of an actor it stops, but not those of one that ended in `error` (or that reached a final
+    // state while a spawned child ran).
+    stopDescendants(this.ref);
     const runtime = this.runtime;
     const failure = new CalleeExitedError(this.name, reason);
     const owed = this.owed ? [...this.owed] : [];
@@ -209,6 +213,25 @@ export class ActorProcess implements Process, Runnable {
       at: runtime.clock.now(),
     });
     this.exitListeners.fire(reason, (err) => runtime.reportListenerError('exit', err));
+  }
+}
+
+/**
+ * Stops every invoked or spawned actor under `ref`, deepest first. Uses `_stop`, XState's
+ * internal stop of a child (public `stop()` refuses non-root actors); pinned by
+ * test/links.test.ts, which fails if an XState upgrade changes it. Idempotent.
+ */
+function stopDescendants(ref: AnyActorRef): void {
+  const children = (ref.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children;
+  if (!children) return;
+  for (const child of Object.values(children)) {
+    if (!child) continue;
+    stopDescendants(child);
+    try {
+      (child as unknown as { _stop?: () => void })._stop?.();
+    } catch {
+      // A cleanup function of user code threw while stopping; the child is stopped anyway.
+    }
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import { EventBus } from './events.js';
 import { Exit, type ExitReason } from './exit.js';
+import { assertMessage } from './message.js';
 import type { Process } from './process.js';
 import { Registry } from './registry.js';
 import { Scheduler } from './scheduler.js';
@@ -102,6 +103,8 @@ export class Runtime {
   private stateValue: RuntimeState = 'idle';
   private stopPromise: Promise<void> | undefined;
   private resolveStopped!: (reason: ExitReason) => void;
+  private readonly running: Promise<void>;
+  private settleRunning!: (error?: Error) => void;
   private deadLetterCount = 0;
 
   constructor(options: RuntimeOptions = {}) {
@@ -113,6 +116,31 @@ export class Runtime {
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
     });
+    this.running = new Promise((resolve, reject) => {
+      let settled = false;
+      this.settleRunning = (error) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    // Nobody may be waiting: a start that fails must not become an unhandled rejection.
+    this.running.catch(() => {});
+  }
+
+  /**
+   * Resolves once the runtime is `running` (at once if it is). Rejects with
+   * `RuntimeStoppedError` if it stops or fails to start first, with the start error as `cause`.
+   * A service that must wait for the whole tree to be up (e.g. before its first delivery)
+   * awaits this rather than polling `state`; the bus also carries `runtime.started`.
+   *
+   * @example
+   * void runtime.start(children);
+   * await runtime.whenRunning();
+   */
+  whenRunning(): Promise<void> {
+    return this.running;
   }
 
   /** Where the runtime is in its life. */
@@ -134,17 +162,23 @@ export class Runtime {
     const spec = supervisor(this.rootName, children, options);
     this.declare(spec);
     const root = new Supervisor(this, spec, 1);
+    // Known before it is up, so a stop() during the start stops what has started so far.
+    this.root = root;
     this.stateValue = 'starting';
     try {
       await root.start();
     } catch (err) {
       this.undeclare(spec);
-      this.stateValue = 'stopped';
-      this.resolveStopped(Exit.error(coerceError(err)));
+      this.settleRunning(new RuntimeStoppedError('reach running: the start failed', { cause: err }));
+      if (this.stateValue === 'starting') {
+        this.stateValue = 'stopped';
+        this.resolveStopped(Exit.error(coerceError(err)));
+      }
       throw err;
     }
-    this.root = root;
     this.stateValue = 'running';
+    this.settleRunning();
+    this.events.emit('runtime.started', { at: this.clock.now() });
     root.onExit((reason) => {
       if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
       // The root gave up (restart intensity exceeded): nothing is supervised any more.
@@ -160,10 +194,16 @@ export class Runtime {
    * Queues `message` for the actor registered as `name` and returns at once. The receiver runs
    * later, never on the sender's stack. If the name is unknown or down the message becomes a
    * dead letter (counted, and emitted as `deadLetter`); nothing is thrown at the sender. Only a
-   * message that is not a `{ type: string }` object is refused, with `InvalidMessageError`.
+   * message that is not a `{ type: string }` object, or whose type is reserved (`xstate.*`,
+   * `vigil.*`: see `isReservedType`), is refused, with `InvalidMessageError`.
    */
   send(name: string, message: EventObject | Message): void {
     assertMessage(message);
+    this.deliver(name, message);
+  }
+
+  /** Sends without the public check: the runtime's own protocol messages (`vigil.down`). */
+  private deliver(name: string, message: EventObject): void {
     const target = this.liveWorker(name);
     if (target) target.enqueue(message);
     else this.deadLetter(name, message, this.whyNot(name));
@@ -217,7 +257,7 @@ export class Runtime {
   monitor(name: string, watcher: ((down: Down) => void) | string): () => void {
     const notify = (down: Down) => {
       try {
-        if (typeof watcher === 'string') this.send(watcher, { type: 'vigil.down', ...down });
+        if (typeof watcher === 'string') this.deliver(watcher, { type: 'vigil.down', ...down });
         else watcher(down);
       } catch (err) {
         this.reportListenerError('monitor', err);
@@ -309,6 +349,7 @@ export class Runtime {
     if (this.stopPromise) return this.stopPromise;
     if (this.stateValue === 'idle') {
       this.stateValue = 'stopped';
+      this.settleRunning(new RuntimeStoppedError('reach running: stopped before it started'));
       this.resolveStopped(Exit.shutdown);
       this.stopPromise = Promise.resolve();
       return this.stopPromise;
@@ -320,7 +361,10 @@ export class Runtime {
   private async finishStop(reason: ExitReason): Promise<void> {
     if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return this.stopPromise;
     this.stateValue = 'stopping';
+    this.settleRunning(new RuntimeStoppedError('reach running: stopped while starting'));
     const root = this.root;
+    // A root still starting is shut down too: it abandons the child it is starting and stops
+    // the ones already up, so this resolves only when no incarnation is alive.
     if (root?.alive) await root.shutdown('infinity');
     this.stateValue = 'stopped';
     this.events.emit('runtime.stopped', { reason, at: this.clock.now() });
@@ -421,22 +465,4 @@ export class Runtime {
 /** Creates a runtime. Nothing runs until `start`. */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return new Runtime(options);
-}
-
-function assertMessage(message: unknown): asserts message is EventObject {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    throw new InvalidMessageError(`expected an object with a string 'type', got ${describeType(message)}`);
-  }
-  const type = (message as { type?: unknown }).type;
-  if (typeof type !== 'string' || type.length === 0) {
-    throw new InvalidMessageError(`'type' must be a non-empty string, got ${describeType(type)}`);
-  }
-  if (type.startsWith('xstate.'))
-    throw new InvalidMessageError(`'${type}': the xstate.* namespace is XState's own`);
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }

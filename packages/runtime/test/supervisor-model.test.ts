@@ -57,7 +57,8 @@ class Model {
     const abnormal = reason === 'error' || reason === 'killed';
     if (child.restart === 'transient' && !abnormal) return;
 
-    this.restartTimes = this.restartTimes.filter((t) => this.now - t < this.config.withinMs);
+    // OTP's add_restart: a restart exactly withinMs old still counts (R >= Now - Period).
+    this.restartTimes = this.restartTimes.filter((t) => this.now - t <= this.config.withinMs);
     this.restartTimes.push(this.now);
     if (this.restartTimes.length > this.config.maxRestarts) {
       this.escalated = true;

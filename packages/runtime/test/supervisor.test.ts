@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import {
+  AlreadyRunningError,
   createRuntime,
   DuplicateNameError,
   Exit,
@@ -259,16 +260,20 @@ describe('escalation', () => {
 describe('intensity window', () => {
   it.each([
     // spacing, crashes, escalates
-    [600, 10, false], // the window (1000 ms) never holds more than 2 restarts
-    [1000, 10, false], // a restart exactly withinMs old has left the window
-    [400, 3, true], // 3 restarts within 1000 ms: more than 2
-    [0, 3, true],
+    // maxRestarts, spacing, crashes, escalates
+    [2, 600, 10, false], // the window (1000 ms) never holds more than 2 restarts
+    [2, 400, 3, true], // 3 restarts within 1000 ms: more than 2
+    [2, 0, 3, true],
+    // The boundary, as OTP's add_restart (R >= Now - Period): a restart exactly withinMs old
+    // still counts, one a millisecond older does not.
+    [1, 1000, 2, true],
+    [1, 1001, 10, false],
   ])(
-    'maxRestarts 2 within 1000 ms, crash every %i ms × %i → escalates: %s',
-    async (spacing, crashes, escalates) => {
+    'maxRestarts %i within 1000 ms, crash every %i ms × %i → escalates: %s',
+    async (maxRestarts, spacing, crashes, escalates) => {
       const { runtime, clock } = setupRuntime();
       const fatal = record(runtime, ['runtime.fatal']);
-      await runtime.start([worker('A', probe)], { maxRestarts: 2, withinMs: 1000 });
+      await runtime.start([worker('A', probe)], { maxRestarts, withinMs: 1000 });
       for (let i = 0; i < crashes; i++) {
         if (i > 0) await clock.advance(spacing);
         makeExit(runtime, 'A', 'error');
@@ -505,6 +510,15 @@ describe('dynamic children', () => {
     await runtime.restartChild('D');
     expect(runtime.whichChildren().at(-1)).toMatchObject({ id: 'D', status: 'running', incarnation: 2 });
 
+    // OTP refuses to delete a running child ({error, running}): stop it first.
+    await expect(runtime.deleteChild('D')).rejects.toMatchObject({
+      code: 'ALREADY_RUNNING',
+      child: 'D',
+      operation: 'deleteChild',
+    });
+    await expect(runtime.restartChild('D')).rejects.toBeInstanceOf(AlreadyRunningError);
+    expect(runtime.whichChildren().at(-1)).toMatchObject({ id: 'D', status: 'running', incarnation: 2 });
+    await runtime.terminateChild('D');
     await runtime.deleteChild('D');
     expect(runtime.whichChildren().map((c) => c.id)).toEqual(['A', 'S']);
     expect(runtime.status('D')).toBe('undeclared');

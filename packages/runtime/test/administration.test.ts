@@ -1,0 +1,153 @@
+/**
+ * Administration while a child restarts. Every supervisor operation runs through one queue in
+ * arrival order, so an operation that arrives while a restart waits for `readyWhen` is answered
+ * once the restart is done, as OTP's gen_server answers it: never a second incarnation, never an
+ * incarnation without a supervisor, never a status that lies.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlreadyRunningError, type ManualClock, type Runtime, supervisor, worker } from '../src/index.js';
+import { isReady, LiveActors, manualRuntime, nameInput } from './helpers.js';
+
+let current: Runtime | undefined;
+afterEach(async () => {
+  await current?.stop();
+  current = undefined;
+});
+
+/** A runtime whose child A becomes ready 100 ms after each start. */
+async function slowChild(backoff?: { minMs: number; maxMs: number; factor: number }): Promise<{
+  runtime: Runtime;
+  clock: ManualClock;
+  live: LiveActors;
+}> {
+  const { runtime, clock } = manualRuntime();
+  current = runtime;
+  const live = new LiveActors();
+  const starting = runtime.start(
+    [
+      worker('A', live.machine({ readyAfterMs: 100 }), {
+        input: nameInput,
+        readyWhen: isReady,
+        backoff,
+      }),
+    ],
+    { maxRestarts: 10, withinMs: 10_000 },
+  );
+  await clock.advance(100);
+  await starting;
+  return { runtime, clock, live };
+}
+
+/** Crashes A and resolves once its next incarnation has started (and is not ready yet). */
+async function crashAndRestart(runtime: Runtime): Promise<void> {
+  const restarted = runtime.events.waitFor('actor.started', (e) => e.name === 'A' && e.incarnation === 2);
+  runtime.send('A', { type: 'CRASH' });
+  await restarted;
+}
+
+describe('an operation that arrives while a restart waits for readyWhen', () => {
+  it('deleteChild is answered after the restart: the child runs, so it is refused (ALREADY_RUNNING)', async () => {
+    const { runtime, clock, live } = await slowChild();
+    await crashAndRestart(runtime);
+    const deleting = runtime.deleteChild('A').catch((err: unknown) => err);
+    await clock.advance(100);
+    expect(await deleting).toMatchObject({ code: 'ALREADY_RUNNING', operation: 'deleteChild' });
+    expect(runtime.whichChildren()).toEqual([
+      expect.objectContaining({ id: 'A', status: 'running', incarnation: 2 }),
+    ]);
+    await runtime.stop();
+    expect(live.total()).toBe(0);
+  });
+
+  it('restartChild is refused with AlreadyRunningError: never two incarnations', async () => {
+    const { runtime, clock, live } = await slowChild();
+    await crashAndRestart(runtime);
+    const restarting = runtime.restartChild('A').catch((err: unknown) => err);
+    await clock.advance(100);
+    expect(await restarting).toBeInstanceOf(AlreadyRunningError);
+    expect(live.incarnationsOf('A')).toBe(1);
+    expect(runtime.whichChildren()[0]).toMatchObject({ status: 'running', incarnation: 2 });
+  });
+
+  it('terminateChild stops the restarted incarnation: whichChildren says stopped and nothing runs', async () => {
+    const { runtime, clock, live } = await slowChild();
+    await crashAndRestart(runtime);
+    const terminating = runtime.terminateChild('A');
+    await clock.advance(100);
+    await terminating;
+    expect(runtime.whichChildren()[0]).toMatchObject({ status: 'stopped', incarnation: 2 });
+    expect(runtime.status('A')).toBe('down');
+    expect(live.of('A')).toBe(0);
+  });
+
+  it('runtime.stop() abandons the start in progress and leaves nothing alive', async () => {
+    const { runtime, live } = await slowChild();
+    await crashAndRestart(runtime);
+    await runtime.stop();
+    expect(live.total()).toBe(0);
+    expect(runtime.status('A')).not.toBe('running');
+  });
+});
+
+describe('an operation that arrives during a backoff delay (the child is restarting, not running)', () => {
+  const backoff = { minMs: 500, maxMs: 500, factor: 1 };
+
+  async function crashIntoBackoff(runtime: Runtime): Promise<void> {
+    const announced = runtime.events.waitFor('actor.restarted', (e) => e.name === 'A');
+    runtime.send('A', { type: 'CRASH' });
+    await announced;
+    expect(runtime.whichChildren()[0]).toMatchObject({ status: 'restarting', incarnation: 1 });
+  }
+
+  it('terminateChild cancels the pending restart; the child stays stopped', async () => {
+    const { runtime, clock, live } = await slowChild(backoff);
+    await crashIntoBackoff(runtime);
+    await runtime.terminateChild('A');
+    await clock.advance(1000);
+    expect(runtime.whichChildren()[0]).toMatchObject({ status: 'stopped', incarnation: 1 });
+    expect(live.of('A')).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('restartChild starts it now, and the delay no longer restarts it a second time', async () => {
+    const { runtime, clock, live } = await slowChild(backoff);
+    await crashIntoBackoff(runtime);
+    const restarting = runtime.restartChild('A');
+    await clock.advance(100); // ready
+    await restarting;
+    await clock.advance(1000); // past the cancelled delay
+    expect(runtime.whichChildren()[0]).toMatchObject({ status: 'running', incarnation: 2 });
+    expect(live.incarnationsOf('A')).toBe(1);
+  });
+
+  it('deleteChild removes it and cancels the restart', async () => {
+    const { runtime, clock, live } = await slowChild(backoff);
+    await crashIntoBackoff(runtime);
+    await runtime.deleteChild('A');
+    await clock.advance(1000);
+    expect(runtime.whichChildren()).toEqual([]);
+    expect(runtime.status('A')).toBe('undeclared');
+    expect(live.of('A')).toBe(0);
+  });
+});
+
+describe('operations queued behind a shutdown', () => {
+  it('are refused with ACTOR_DOWN and start nothing', async () => {
+    const { runtime, clock } = manualRuntime();
+    current = runtime;
+    const live = new LiveActors();
+    const slow = worker('A', live.machine({ readyAfterMs: 100 }), { input: nameInput, readyWhen: isReady });
+    const starting = runtime.start([supervisor('S', [slow], { maxRestarts: 5 })]);
+    await clock.advance(100);
+    await starting;
+    await crashAndRestart(runtime); // S's queue is held by A's restart
+    const terminating = runtime.terminateChild('S');
+    const late = runtime
+      .startChild(worker('B', live.machine(), { input: nameInput }), 'S')
+      .catch((err: unknown) => err);
+    await terminating;
+    expect(await late).toMatchObject({ code: 'ACTOR_DOWN', actor: 'S' });
+    expect(live.total()).toBe(0);
+    expect(runtime.status('B')).toBe('undeclared');
+  });
+});
