@@ -247,3 +247,37 @@ export function isReady(snapshot: unknown): boolean {
 
 /** The input every tracked worker needs: its own name. */
 export const nameInput = ({ name }: { name: string }) => ({ name });
+
+/** Resolves once the incarnation now running as `name` has exited (its exit event was emitted). */
+export function exitOf(runtime: Runtime, name: string): Promise<unknown> {
+  return Promise.race([
+    runtime.events.waitFor('actor.crashed', (e) => e.name === name),
+    runtime.events.waitFor('actor.stopped', (e) => e.name === name),
+  ]);
+}
+
+/**
+ * Resolves once each supervisor in `supervisors` (innermost first) has handled everything queued
+ * on it before this call. A supervisor answers its operations in arrival order, so a request
+ * queued now (terminateChild of an id no child has) is answered only after the exits and restarts
+ * ahead of it: the answer is the event that means "done". A supervisor that is down or gone
+ * (it escalated) has nothing left to do.
+ */
+export async function drained(runtime: Runtime, ...supervisors: string[]): Promise<void> {
+  for (const name of supervisors.length > 0 ? supervisors : ['root']) {
+    await runtime.terminateChild('(drained)', name).catch(() => {});
+  }
+}
+
+/** `makeExit`, then waits until the exit was handled by `supervisors` (default: the root). */
+export async function exitHandled(
+  runtime: Runtime,
+  name: string,
+  reason: ReasonName,
+  ...supervisors: string[]
+): Promise<void> {
+  const exited = exitOf(runtime, name);
+  makeExit(runtime, name, reason);
+  await exited;
+  await drained(runtime, ...supervisors);
+}

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RestartType, type Strategy, worker } from '../src/index.js';
-import { makeExit, manualRuntime, probe, quiesce, type ReasonName } from './helpers.js';
+import { exitHandled, manualRuntime, probe, type ReasonName } from './helpers.js';
 
 interface ModelChild {
   id: string;
@@ -125,8 +125,7 @@ describe('supervisor against a reference model of the restart rules', () => {
             for (const step of steps) {
               if (step.advanceMs > 0) await clock.advance(step.advanceMs);
               if (runtime.status(`C${step.child}`) === 'running')
-                makeExit(runtime, `C${step.child}`, step.reason);
-              await quiesce();
+                await exitHandled(runtime, `C${step.child}`, step.reason);
               model.step(step);
 
               expect(fatal).toBe(model.escalated);
