@@ -148,8 +148,9 @@ export class Supervisor implements Process {
         await process.start();
       }
     } catch (err) {
-      // A start that failed half-way may leave the process alive (readyWhen timed out).
-      if (process.alive) process.kill(Exit.shutdown);
+      // A start that failed half-way may leave the process alive (readyWhen timed out or
+      // threw): it exits with the failure, which it reports as a crash.
+      if (process.alive) process.kill(Exit.error(coerceError(err)));
       this.live.delete(process);
       throw err;
     } finally {
@@ -282,12 +283,16 @@ export class Supervisor implements Process {
     } catch (err) {
       // Abandoned by a shutdown: not a failure of the child.
       if (!this.alive || this.stopping) return false;
-      this.runtime.events.emit('actor.crashed', {
-        name: child.spec.id,
-        incarnation: child.incarnation,
-        reason: Exit.error(coerceError(err)),
-        at: this.runtime.clock.now(),
-      });
+      // A worker reported its own crash when it exited; a supervisor that failed to start
+      // reports nothing itself, so the crash is reported here (once either way).
+      if (child.spec.type === 'supervisor') {
+        this.runtime.events.emit('actor.crashed', {
+          name: child.spec.id,
+          incarnation: child.incarnation,
+          reason: Exit.error(coerceError(err)),
+          at: this.runtime.clock.now(),
+        });
+      }
       child.failures++;
       // Tried again behind what is queued now (OTP's try_again_restart message to itself), so
       // a child that cannot start does not lock out terminateChild or deleteChild.

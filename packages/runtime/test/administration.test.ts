@@ -5,8 +5,9 @@
  * incarnation without a supervisor, never a status that lies.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
 import { AlreadyRunningError, type ManualClock, type Runtime, supervisor, worker } from '../src/index.js';
-import { isReady, LiveActors, manualRuntime, nameInput } from './helpers.js';
+import { drained, isReady, LiveActors, manualRuntime, nameInput, probe, record } from './helpers.js';
 
 let current: Runtime | undefined;
 afterEach(async () => {
@@ -150,4 +151,61 @@ describe('operations queued behind a shutdown', () => {
     expect(live.total()).toBe(0);
     expect(runtime.status('B')).toBe('undeclared');
   });
+});
+
+describe('a restart that fails', () => {
+  it('is tried again (OTP try_again_restart) and counts against the intensity', async () => {
+    const { runtime } = manualRuntime();
+    current = runtime;
+    const failsSecond = setup({ types: { input: {} as { fail: boolean } } }).createMachine({
+      entry: ({ event }) => {
+        if ((event as { input?: { fail: boolean } }).input?.fail) throw new Error('cannot start');
+      },
+      on: {
+        CRASH: {
+          actions: () => {
+            throw new Error('boom');
+          },
+        },
+      },
+    });
+    const log = record(runtime, ['actor.crashed', 'actor.started']);
+    await runtime.start(
+      [
+        worker('A', failsSecond, {
+          input: ({ incarnation }: { incarnation: number }) => ({ fail: incarnation === 2 }),
+        }),
+      ],
+      {
+        maxRestarts: 2,
+        withinMs: 10_000,
+      },
+    );
+    const third = runtime.events.waitFor('actor.started', (e) => e.name === 'A' && e.incarnation === 3);
+    runtime.send('A', { type: 'CRASH' });
+    await third;
+    await drained(runtime);
+    expect(log.map((e) => `${e.event}:${e.name}@${e.incarnation}`)).toEqual([
+      'actor.started:A@1',
+      'actor.started:root@1',
+      'actor.crashed:A@1',
+      'actor.crashed:A@2',
+      'actor.started:A@3',
+    ]);
+    expect(runtime.whichChildren()[0]).toMatchObject({ status: 'running', incarnation: 3 });
+  });
+});
+
+describe('after the runtime stopped', () => {
+  it.each(['startChild', 'terminateChild', 'restartChild', 'deleteChild'] as const)(
+    '%s is refused with RUNTIME_STOPPED',
+    async (op) => {
+      const { runtime } = manualRuntime();
+      await runtime.start([worker('A', probe)]);
+      await runtime.stop();
+      const attempt = op === 'startChild' ? runtime.startChild(worker('B', probe)) : runtime[op]('A');
+      await expect(attempt).rejects.toMatchObject({ code: 'RUNTIME_STOPPED' });
+      expect(runtime.status('B')).toBe('undeclared');
+    },
+  );
 });
