@@ -2,6 +2,10 @@
  * The runtime: one supervision tree, one registry of names, one drain loop, one event bus.
  * Senders address actors by name; `send` never throws at the sender for anything the
  * receiver does, and `call` turns every failure into a typed rejection.
+ *
+ * The public class is what users call. Actors and supervisors get a `RuntimeHost` (host.ts)
+ * instead of the Runtime: the registry, the drain loop and declare/undeclare are reachable only
+ * through it, and actor.ts / supervisor.ts need no import of this file (no import cycle).
  */
 import type { EventObject, Snapshot } from 'xstate';
 import { ActorProcess } from './actor.js';
@@ -18,11 +22,18 @@ import {
 } from './errors.js';
 import { EventBus } from './events.js';
 import { Exit, type ExitReason } from './exit.js';
+import type { RuntimeHost } from './host.js';
 import { assertMessage } from './message.js';
 import type { Process } from './process.js';
 import { Registry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { type ChildSpec, isValidName, type SupervisorOptions, supervisor } from './spec.js';
+import {
+  type ChildSpec,
+  isValidName,
+  type StartContext,
+  type SupervisorOptions,
+  supervisor,
+} from './spec.js';
 import { type ChildInfo, namesOf, Supervisor } from './supervisor.js';
 
 /** Options of `createRuntime`. */
@@ -93,10 +104,10 @@ export class Runtime {
   readonly zone: string;
   /** Resolves with the root's exit reason once the runtime has stopped. */
   readonly stopped: Promise<ExitReason>;
-  /** @internal */
-  readonly registry = new Registry();
-  /** @internal */
-  readonly scheduler: Scheduler;
+  private readonly registry = new Registry();
+  private readonly scheduler: Scheduler;
+  /** What actors and supervisors see of this runtime (see host.ts). */
+  private readonly host: RuntimeHost;
   private readonly callTimeoutMs: number;
   private readonly rootName: string;
   private root: Supervisor | undefined;
@@ -111,6 +122,7 @@ export class Runtime {
     this.clock = options.clock ?? systemClock;
     this.zone = options.zone ?? 'UTC';
     this.scheduler = new Scheduler(options.budget ?? 64);
+    this.host = this.createHost();
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.rootName = options.rootName ?? 'root';
     this.stopped = new Promise((resolve) => {
@@ -161,7 +173,7 @@ export class Runtime {
     if (this.stateValue !== 'idle') throw new RuntimeStoppedError('start twice');
     const spec = supervisor(this.rootName, children, options);
     this.declare(spec);
-    const root = new Supervisor(this, spec, 1);
+    const root = new Supervisor(this.host, spec, 1);
     // Known before it is up, so a stop() during the start stops what has started so far.
     this.root = root;
     this.stateValue = 'starting';
@@ -372,25 +384,41 @@ export class Runtime {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Internals shared with actors and supervisors.
+  // Internals shared with actors and supervisors, through the host only.
 
-  /** @internal */
-  declare(spec: ChildSpec): void {
+  private createHost(): RuntimeHost {
+    const registry = this.registry;
+    const scheduler = this.scheduler;
+    const host: RuntimeHost = {
+      clock: this.clock,
+      events: this.events,
+      registry,
+      schedule: (actor) => scheduler.schedule(actor),
+      declare: (spec) => this.declare(spec),
+      ensureDeclared: (spec) => {
+        if (!registry.isDeclared(spec.id)) registry.declareAll([{ name: spec.id, kind: spec.type }]);
+      },
+      undeclare: (spec) => this.undeclare(spec),
+      deadLetter: (to, message, reason) => this.deadLetter(to, message, reason),
+      reportListenerError: (event, err) => this.reportListenerError(event, err),
+      inputOf: (spec, incarnation) =>
+        typeof spec.input === 'function'
+          ? (spec.input as (ctx: StartContext) => unknown)({ runtime: this, name: spec.id, incarnation })
+          : spec.input,
+    };
+    runtimeOfHost.set(host, this);
+    return host;
+  }
+
+  private declare(spec: ChildSpec): void {
     this.registry.declareAll(namesOf(spec));
   }
 
-  /** @internal Declares `spec`'s own name if it is not declared (a supervisor restarting). */
-  ensureDeclared(spec: ChildSpec): void {
-    if (!this.registry.isDeclared(spec.id)) this.registry.declareAll([{ name: spec.id, kind: spec.type }]);
-  }
-
-  /** @internal */
-  undeclare(spec: ChildSpec): void {
+  private undeclare(spec: ChildSpec): void {
     this.registry.undeclareAll(namesOf(spec).map((n) => n.name));
   }
 
-  /** @internal */
-  deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void {
+  private deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void {
     this.deadLetterCount++;
     if (this.events.has('deadLetter')) {
       this.events.emit('deadLetter', {
@@ -402,8 +430,7 @@ export class Runtime {
     }
   }
 
-  /** @internal */
-  reportListenerError(event: string, err: unknown): void {
+  private reportListenerError(event: string, err: unknown): void {
     this.events.emit('listener.error', { event, error: coerceError(err) });
   }
 
@@ -459,6 +486,20 @@ export class Runtime {
       incarnation: info.incarnation,
       restart: info.restart,
     };
+  }
+}
+
+const runtimeOfHost = new WeakMap<RuntimeHost, Runtime>();
+
+/** @internal The runtime that created `host` (for `runtimeOf(self)` in context.ts). */
+export function runtimeOfHostOf(host: RuntimeHost): Runtime | undefined {
+  return runtimeOfHost.get(host);
+}
+
+declare module './spec.js' {
+  interface StartContext {
+    /** The runtime starting the worker. */
+    runtime: Runtime;
   }
 }
 

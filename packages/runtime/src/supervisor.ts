@@ -27,8 +27,8 @@ import {
   UnknownChildError,
 } from './errors.js';
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
+import type { RuntimeHost } from './host.js';
 import { ExitListeners, exitWithin, type Process } from './process.js';
-import type { Runtime } from './runtime.js';
 import { type ChildSpec, type Shutdown, type SupervisorSpec, validateChildSpec } from './spec.js';
 
 /** What `whichChildren` reports for one child. */
@@ -79,7 +79,7 @@ export class Supervisor implements Process {
   private starting: Process | undefined;
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly host: RuntimeHost,
     readonly spec: SupervisorSpec,
     readonly incarnation: number,
   ) {}
@@ -99,10 +99,10 @@ export class Supervisor implements Process {
 
   private async init(): Promise<void> {
     this.alive = true;
-    this.runtime.registry.bind(this);
+    this.host.registry.bind(this);
     // A temporary child removed in an earlier incarnation is declared again: OTP restarts a
     // supervisor from its spec, temporary children included.
-    for (const spec of this.spec.children) this.runtime.ensureDeclared(spec);
+    for (const spec of this.spec.children) this.host.ensureDeclared(spec);
     this.children = this.spec.children.map((spec) => newChild(spec));
     for (const child of this.children) {
       try {
@@ -116,16 +116,16 @@ export class Supervisor implements Process {
           // Not killed meanwhile (a kill already reported the exit): the start failed.
           this.alive = false;
           this.exitReason = Exit.error(coerceError(err));
-          this.runtime.registry.unbind(this);
-          this.exitListeners.fire(this.exitReason, (e) => this.runtime.reportListenerError('exit', e));
+          this.host.registry.unbind(this);
+          this.exitListeners.fire(this.exitReason, (e) => this.host.reportListenerError('exit', e));
         }
         throw startError(this.name, child.spec.id, err);
       }
     }
-    this.runtime.events.emit('actor.started', {
+    this.host.events.emit('actor.started', {
       name: this.name,
       incarnation: this.incarnation,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
   }
 
@@ -133,8 +133,8 @@ export class Supervisor implements Process {
     const incarnation = child.incarnation + 1;
     const process: ActorProcess | Supervisor =
       child.spec.type === 'worker'
-        ? new ActorProcess(this.runtime, child.spec, incarnation)
-        : new Supervisor(this.runtime, child.spec, incarnation);
+        ? new ActorProcess(this.host, child.spec, incarnation)
+        : new Supervisor(this.host, child.spec, incarnation);
     child.incarnation = incarnation;
     child.pendingRestart = false;
     this.live.add(process);
@@ -224,7 +224,7 @@ export class Supervisor implements Process {
       await this.restartGroup(group);
       return;
     }
-    child.backoffTimer = this.runtime.clock.setTimeout(() => {
+    child.backoffTimer = this.host.clock.setTimeout(() => {
       child.backoffTimer = undefined;
       this.enqueue(() => this.restartGroup(group));
     }, delayMs);
@@ -242,12 +242,12 @@ export class Supervisor implements Process {
   }
 
   private announceRestart(child: Child, delayMs: number): void {
-    this.runtime.events.emit('actor.restarted', {
+    this.host.events.emit('actor.restarted', {
       name: child.spec.id,
       supervisor: this.name,
       restartCount: this.restarts.length,
       delayMs,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
   }
 
@@ -262,7 +262,7 @@ export class Supervisor implements Process {
       await this.tryRestart(child);
       return;
     }
-    child.backoffTimer = this.runtime.clock.setTimeout(() => {
+    child.backoffTimer = this.host.clock.setTimeout(() => {
       child.backoffTimer = undefined;
       this.enqueue(async () => {
         if (!this.alive || this.stopping || !this.children.includes(child)) return;
@@ -286,11 +286,11 @@ export class Supervisor implements Process {
       // A worker reported its own crash when it exited; a supervisor that failed to start
       // reports nothing itself, so the crash is reported here (once either way).
       if (child.spec.type === 'supervisor') {
-        this.runtime.events.emit('actor.crashed', {
+        this.host.events.emit('actor.crashed', {
           name: child.spec.id,
           incarnation: child.incarnation,
           reason: Exit.error(coerceError(err)),
-          at: this.runtime.clock.now(),
+          at: this.host.clock.now(),
         });
       }
       child.failures++;
@@ -315,11 +315,11 @@ export class Supervisor implements Process {
   }
 
   private async escalate(): Promise<void> {
-    this.runtime.events.emit('supervisor.escalated', {
+    this.host.events.emit('supervisor.escalated', {
       name: this.name,
       restarts: this.restarts.length,
       withinMs: this.spec.withinMs,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
     this.stopping = true;
     await this.terminateAll();
@@ -341,7 +341,7 @@ export class Supervisor implements Process {
     this.stopping = true;
     for (const child of this.children) this.cancelBackoff(child);
     this.starting?.kill(Exit.shutdown);
-    return exitWithin(this, this.runtime.clock, mode, () => {
+    return exitWithin(this, this.host.clock, mode, () => {
       this.enqueue(async () => {
         await this.terminateAll();
         this.finish(Exit.shutdown);
@@ -374,7 +374,7 @@ export class Supervisor implements Process {
   }
 
   private cancelBackoff(child: Child): void {
-    if (child.backoffTimer !== undefined) this.runtime.clock.clearTimeout(child.backoffTimer);
+    if (child.backoffTimer !== undefined) this.host.clock.clearTimeout(child.backoffTimer);
     child.backoffTimer = undefined;
   }
 
@@ -394,15 +394,15 @@ export class Supervisor implements Process {
       child.pendingRestart = false;
     }
     this.exitReason = reason;
-    for (const child of this.children) if (child.dynamic) this.runtime.undeclare(child.spec);
-    this.runtime.registry.unbind(this);
-    this.runtime.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
+    for (const child of this.children) if (child.dynamic) this.host.undeclare(child.spec);
+    this.host.registry.unbind(this);
+    this.host.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
       name: this.name,
       incarnation: this.incarnation,
       reason,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
-    this.exitListeners.fire(reason, (err) => this.runtime.reportListenerError('exit', err));
+    this.exitListeners.fire(reason, (err) => this.host.reportListenerError('exit', err));
   }
 
   onExit(listener: (reason: ExitReason) => void): () => void {
@@ -418,7 +418,7 @@ export class Supervisor implements Process {
       this.assertRunning();
       const valid = validateChildSpec(spec);
       if (this.children.some((c) => c.spec.id === valid.id)) throw new DuplicateNameError(valid.id);
-      this.runtime.declare(valid);
+      this.host.declare(valid);
       const child = newChild(valid, true);
       this.children.push(child);
       try {
@@ -508,7 +508,7 @@ export class Supervisor implements Process {
     this.cancelBackoff(child);
     child.pendingRestart = false;
     this.children = this.children.filter((c) => c !== child);
-    this.runtime.undeclare(child.spec);
+    this.host.undeclare(child.spec);
   }
 
   /**
@@ -525,7 +525,7 @@ export class Supervisor implements Process {
   }
 
   private monotonic(): number {
-    const clock = this.runtime.clock;
+    const clock = this.host.clock;
     return clock.monotonic ? clock.monotonic() : clock.now();
   }
 }
