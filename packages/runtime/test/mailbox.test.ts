@@ -18,7 +18,7 @@ import {
   UnknownActorError,
   worker,
 } from '../src/index.js';
-import { makeExit, manualRuntime, probe, quiesce } from './helpers.js';
+import { exitHandled, exitOf, manualRuntime, probe, quiesce } from './helpers.js';
 
 let current: Runtime | undefined;
 afterEach(async () => {
@@ -333,7 +333,7 @@ describe('call', () => {
     use(runtime);
     await runtime.start([worker('H', holder)]);
     const answer = runtime.call('H', { type: 'HOLD' });
-    await quiesce();
+    // No wait needed: the mailbox delivers HOLD before what is sent after it.
     runtime.send('H', { type: 'ANSWER', value: 42 });
     await expect(answer).resolves.toBe(42);
   });
@@ -376,7 +376,7 @@ describe('call', () => {
     use(runtime);
     await runtime.start([worker('H', holder)]);
     const answer = runtime.call('H', { type: 'HOLD' });
-    await quiesce();
+    // No wait needed: the mailbox delivers HOLD before what is sent after it.
     runtime.send('H', { type: 'CRASH' });
     const error = await answer.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CalleeExitedError);
@@ -399,12 +399,11 @@ describe('call', () => {
     use(runtime);
     await runtime.start([worker('H', holder)]);
     const answer = runtime.call('H', { type: 'HOLD' });
-    await quiesce();
+    // No wait needed: the mailbox delivers HOLD before what is sent after it.
     runtime.send('H', { type: 'FAIL', message: 'permanent failure' });
     const error = await answer.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe('permanent failure');
-    await quiesce();
     expect(runtime.status('H')).toBe('running');
   });
 
@@ -421,8 +420,7 @@ describe('call', () => {
     const { runtime } = manualRuntime();
     use(runtime);
     await runtime.start([worker('T', probe, { restart: 'transient' })]);
-    makeExit(runtime, 'T', 'normal');
-    await quiesce();
+    await exitHandled(runtime, 'T', 'normal');
     const error = await runtime.call('T', { type: 'GET' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ActorDownError);
     expect(error).toMatchObject({ code: 'ACTOR_DOWN', actor: 'T' });
@@ -448,14 +446,14 @@ describe('dead letters', () => {
     await runtime.start([worker('T', probe, { restart: 'transient' }), worker('P', probe)]);
 
     runtime.send('Nobody', { type: 'HELLO' });
-    makeExit(runtime, 'T', 'normal');
-    await quiesce();
+    await exitHandled(runtime, 'T', 'normal');
     runtime.send('T', { type: 'INC' });
     // Two messages queued behind a crash are dropped with it.
+    const crashed = exitOf(runtime, 'P');
     runtime.send('P', { type: 'CRASH' });
     runtime.send('P', { type: 'INC' });
     runtime.send('P', { type: 'GET' });
-    await quiesce();
+    await crashed;
 
     expect(letters).toEqual([
       { to: 'Nobody', messageType: 'HELLO', reason: 'undeclared' },
@@ -500,7 +498,7 @@ describe('malformed messages are refused and change nothing', () => {
       );
       await expect(runtime.call(to, message as never)).rejects.toBeInstanceOf(InvalidMessageError);
     }
-    await quiesce();
+    // The call is queued behind anything a refused send might wrongly have queued.
     expect(await runtime.call('P', { type: 'GET' })).toBe(0);
     expect(runtime.deadLetters).toBe(0);
     expect(letters).not.toHaveBeenCalled();
