@@ -54,6 +54,8 @@ interface Child {
   failures: number;
   startedAt: number;
   backoffTimer: TimerHandle | undefined;
+  /** Who `backoffTimer` restarts: this child alone, or its one_for_all / rest_for_one group. */
+  backoffGroup: Child[] | undefined;
   /** A restart is owed (backoff delay, or a failed attempt to be tried again). */
   pendingRestart: boolean;
 }
@@ -224,8 +226,10 @@ export class Supervisor implements Process {
       await this.restartGroup(group);
       return;
     }
+    child.backoffGroup = group;
     child.backoffTimer = this.host.clock.setTimeout(() => {
       child.backoffTimer = undefined;
+      child.backoffGroup = undefined;
       this.enqueue(() => this.restartGroup(group));
     }, delayMs);
   }
@@ -262,8 +266,10 @@ export class Supervisor implements Process {
       await this.tryRestart(child);
       return;
     }
+    child.backoffGroup = [child];
     child.backoffTimer = this.host.clock.setTimeout(() => {
       child.backoffTimer = undefined;
+      child.backoffGroup = undefined;
       this.enqueue(async () => {
         if (!this.alive || this.stopping || !this.children.includes(child)) return;
         if (child.pendingRestart && !child.process) await this.tryRestart(child);
@@ -364,9 +370,13 @@ export class Supervisor implements Process {
     for (const child of [...this.children].reverse()) await this.terminate(child);
   }
 
-  /** Stops one child on purpose; its exit is then not treated as a failure. */
+  /** Stops one child on purpose (and any restart it owns); its exit is not a failure. */
   private async terminate(child: Child): Promise<void> {
     this.cancelBackoff(child);
+    await this.stopProcess(child);
+  }
+
+  private async stopProcess(child: Child): Promise<void> {
     const process = child.process;
     if (!process) return;
     child.process = undefined;
@@ -376,6 +386,19 @@ export class Supervisor implements Process {
   private cancelBackoff(child: Child): void {
     if (child.backoffTimer !== undefined) this.host.clock.clearTimeout(child.backoffTimer);
     child.backoffTimer = undefined;
+    child.backoffGroup = undefined;
+  }
+
+  /**
+   * Cancels the restart owed to `child` alone (administration). A group's delay that `child`
+   * owns still restarts the rest of its group; the timer is cleared once nobody is owed one.
+   */
+  private cancelRestart(child: Child): void {
+    child.pendingRestart = false;
+    for (const owner of this.children) {
+      const group = owner.backoffGroup;
+      if (group?.includes(child) && !group.some((m) => m.pendingRestart)) this.cancelBackoff(owner);
+    }
   }
 
   /**
@@ -438,8 +461,8 @@ export class Supervisor implements Process {
     return this.enqueue(async () => {
       this.assertRunning();
       const child = this.find(id);
-      child.pendingRestart = false;
-      await this.terminate(child);
+      this.cancelRestart(child);
+      await this.stopProcess(child);
       if (child.spec.restart === 'temporary') this.remove(child);
     }, true);
   }
@@ -453,7 +476,7 @@ export class Supervisor implements Process {
       this.assertRunning();
       const child = this.find(id);
       if (child.process) throw new AlreadyRunningError(this.name, id, 'restartChild');
-      this.cancelBackoff(child);
+      this.cancelRestart(child);
       try {
         await this.startChildProcess(child);
       } catch (err) {
@@ -505,10 +528,11 @@ export class Supervisor implements Process {
   }
 
   private remove(child: Child): void {
-    this.cancelBackoff(child);
-    child.pendingRestart = false;
+    this.cancelRestart(child);
     this.children = this.children.filter((c) => c !== child);
-    this.host.undeclare(child.spec);
+    // A supervisor that has exited already forgot its dynamic children; a newer incarnation
+    // (or another supervisor) may have declared the name again since.
+    if (this.alive) this.host.undeclare(child.spec);
   }
 
   /**
@@ -539,6 +563,7 @@ function newChild(spec: ChildSpec, dynamic = false): Child {
     failures: 0,
     startedAt: 0,
     backoffTimer: undefined,
+    backoffGroup: undefined,
     pendingRestart: false,
   };
 }

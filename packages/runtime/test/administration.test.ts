@@ -7,7 +7,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { AlreadyRunningError, type ManualClock, type Runtime, supervisor, worker } from '../src/index.js';
-import { drained, isReady, LiveActors, manualRuntime, nameInput, probe, record } from './helpers.js';
+import {
+  drained,
+  exitHandled,
+  isReady,
+  LiveActors,
+  manualRuntime,
+  nameInput,
+  probe,
+  record,
+} from './helpers.js';
 
 let current: Runtime | undefined;
 afterEach(async () => {
@@ -129,6 +138,41 @@ describe('an operation that arrives during a backoff delay (the child is restart
     expect(runtime.whichChildren()).toEqual([]);
     expect(runtime.status('A')).toBe('undeclared');
     expect(live.of('A')).toBe(0);
+  });
+});
+
+describe('a group waiting out the failed child’s backoff (one_for_all)', () => {
+  async function groupInBackoff() {
+    const { runtime, clock } = manualRuntime();
+    current = runtime;
+    await runtime.start(
+      [worker('A', probe, { backoff: { minMs: 300, maxMs: 300, factor: 1 } }), worker('B', probe)],
+      { strategy: 'one_for_all', maxRestarts: 10, withinMs: 10_000 },
+    );
+    await exitHandled(runtime, 'A', 'error');
+    expect(runtime.whichChildren().map((c) => c.status)).toEqual(['restarting', 'restarting']);
+    return { runtime, clock };
+  }
+
+  it.each(['terminateChild', 'deleteChild'] as const)(
+    '%s of the failed child cancels its restart only: the rest of the group still restarts',
+    async (op) => {
+      const { runtime, clock } = await groupInBackoff();
+      await runtime[op]('A');
+      await clock.advance(300);
+      expect(runtime.status('B')).toBe('running');
+      expect(runtime.status('A')).toBe(op === 'deleteChild' ? 'undeclared' : 'down');
+      expect(clock.pendingTimers).toBe(0);
+    },
+  );
+
+  it('terminateChild of every member cancels the delay', async () => {
+    const { runtime, clock } = await groupInBackoff();
+    await runtime.terminateChild('B');
+    await runtime.terminateChild('A');
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advance(300);
+    expect(runtime.whichChildren().map((c) => c.status)).toEqual(['stopped', 'stopped']);
   });
 });
 
