@@ -96,11 +96,14 @@ export class Supervisor implements Process {
 
   /** Starts this supervisor's children, as the first operation of its queue. */
   start(): Promise<void> {
+    // Alive at once, not when the queued start runs: a shutdown or kill that comes before it
+    // must find a live supervisor to stop, or the start would run after it.
+    this.alive = true;
     return this.enqueue(() => this.init(), true);
   }
 
   private async init(): Promise<void> {
-    this.alive = true;
+    if (!this.alive) throw new Error(`stopped before it started (${this.exitReason?.kind ?? 'shutdown'})`);
     this.host.registry.bind(this);
     // A temporary child removed in an earlier incarnation is declared again: OTP restarts a
     // supervisor from its spec, temporary children included.

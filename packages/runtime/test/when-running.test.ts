@@ -59,4 +59,17 @@ describe('whenRunning', () => {
     expect(runtime.state).toBe('stopped');
     expect(live.total()).toBe(0);
   });
+
+  it('a stop issued in the same tick as start leaves nothing alive', async () => {
+    const { runtime } = manualRuntime();
+    const live = new LiveActors();
+    const starting = runtime
+      .start([worker('A', live.machine(), { input: nameInput })])
+      .catch((err: unknown) => err);
+    await runtime.stop();
+    await starting;
+    expect(live.total()).toBe(0);
+    expect(runtime.state).toBe('stopped');
+    expect(runtime.status('A')).not.toBe('running');
+  });
 });
