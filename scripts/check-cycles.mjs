@@ -1,23 +1,18 @@
 // `pnpm lint` runs this: it fails when source files import each other in a cycle (type-only
 // imports count: a type cycle is the same coupling). Every package's src/ is checked, and the
 // runnable programs (examples, bench, reliability).
-//
-// EXCLUDED FOR NOW: packages/runtime/src. It has a cycle today (actor.ts, process.ts,
-// registry.ts, runtime.ts, spec.ts, supervisor.ts) that the narrow-runtime-host work of issue 12
-// removes on another branch. Remove the exclusion below once that work is merged.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import madge from 'madge';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const EXCLUDED = new Set(['packages/runtime/src']);
 
 const dirs = [
   ...readdirSync(`${root}packages`).map((p) => `packages/${p}/src`),
   'examples/src',
   'bench/src',
   'reliability/src',
-].filter((dir) => !EXCLUDED.has(dir));
+];
 
 const result = await madge(
   dirs.map((dir) => `${root}${dir}`),

@@ -2,6 +2,7 @@
  * The Alarm actor's protocol: the requests it answers and the `Alarm` it answers with, and the
  * validation that turns a caller's `set` into a row to insert (or a typed error, changing nothing).
  */
+import { isReservedType } from '@vigil/runtime';
 import { InvalidOptionError, InvalidPayloadError, UnknownTargetError } from './errors.js';
 import { decodeMessage, encodeMessage } from './message.js';
 import type { ResolvedAlarmOptions, RetryBackoff } from './options.js';
@@ -96,6 +97,12 @@ export function prepareAlarm(
   const target = input.target;
   if (typeof target !== 'string' || !isDeclared(target)) throw new UnknownTargetError(target);
   const message = encodeMessage(input.message ?? {}, options.maxMessageBytes);
+  const type = input.message?.type;
+  if (typeof type === 'string' && isReservedType(type)) {
+    // A stored vigil.shutdown would make its target exit at every delivery, and strike again
+    // after every restart: the runtime's protocol (and XState's) is not the caller's to send.
+    throw new InvalidPayloadError('$.type', `'${type}' is a reserved type (vigil.*, xstate.*)`);
+  }
   if (input.message && Object.hasOwn(input.message, 'alarm')) {
     throw new InvalidPayloadError(
       '$.alarm',

@@ -10,9 +10,9 @@ import { type AnyActorRef, createActor, type EventObject } from 'xstate';
 import { pendingCallOf } from './call.js';
 import { CalleeExitedError, coerceError, StartError } from './errors.js';
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
+import type { RuntimeHost } from './host.js';
 import { Mailbox } from './mailbox.js';
 import { ExitListeners, exitWithin, type Process } from './process.js';
-import type { Runtime } from './runtime.js';
 import type { Runnable } from './scheduler.js';
 import type { Shutdown, WorkerSpec } from './spec.js';
 
@@ -39,15 +39,13 @@ export class ActorProcess implements Process, Runnable {
   private shuttingDown = false;
 
   constructor(
-    private readonly runtime: Runtime,
+    /** @internal */
+    readonly host: RuntimeHost,
     readonly spec: WorkerSpec,
     readonly incarnation: number,
   ) {
-    const input =
-      typeof spec.input === 'function'
-        ? (spec.input as (ctx: unknown) => unknown)({ runtime, name: spec.id, incarnation })
-        : spec.input;
-    this.ref = createActor(spec.logic, { input, clock: runtime.clock, id: spec.id });
+    const input = host.inputOf(spec, incarnation);
+    this.ref = createActor(spec.logic, { input, clock: host.clock, id: spec.id });
     processOfRef.set(this.ref, this);
   }
 
@@ -67,15 +65,15 @@ export class ActorProcess implements Process, Runnable {
       },
     });
     this.alive = true;
-    this.runtime.registry.bind(this);
+    this.host.registry.bind(this);
     this.ref.start();
     if (this.exitReason?.kind === 'error') {
       throw this.exitReason.error;
     }
-    this.runtime.events.emit('actor.started', {
+    this.host.events.emit('actor.started', {
       name: this.name,
       incarnation: this.incarnation,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
   }
 
@@ -85,7 +83,7 @@ export class ActorProcess implements Process, Runnable {
     if (!readyWhen || !this.alive) return Promise.resolve();
     if (readyWhen(this.ref.getSnapshot())) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const clock = this.runtime.clock;
+      const clock = this.host.clock;
       const sub = this.ref.subscribe({
         next: (snapshot) => {
           let ok = false;
@@ -119,7 +117,7 @@ export class ActorProcess implements Process, Runnable {
   /** Queues a message and makes sure a drain turn will deliver it. */
   enqueue(message: EventObject): void {
     this.mailbox.push(message);
-    this.runtime.scheduler.schedule(this);
+    this.host.schedule(this);
   }
 
   /** Delivers up to `budget` messages to the machine, one at a time, in arrival order. */
@@ -159,7 +157,7 @@ export class ActorProcess implements Process, Runnable {
       this.kill(Exit.shutdown);
       return Promise.resolve(Exit.shutdown);
     }
-    return exitWithin(this, this.runtime.clock, mode, () => {
+    return exitWithin(this, this.host.clock, mode, () => {
       this.shuttingDown = true;
       // Through the mailbox, behind what is already queued: a trapping actor finishes the
       // work it accepted before it sees the request to stop.
@@ -194,21 +192,44 @@ export class ActorProcess implements Process, Runnable {
         // stop() of a root actor does not throw; this guards a future XState change.
       }
     }
-    const runtime = this.runtime;
+    // Links: nothing this incarnation invoked or spawned outlives it. XState stops the children
+    // of an actor it stops, but not those of one that ended in `error` (or that reached a final
+    // state while a spawned child ran).
+    stopDescendants(this.ref);
+    const host = this.host;
     const failure = new CalleeExitedError(this.name, reason);
     const owed = this.owed ? [...this.owed] : [];
     this.owed = undefined;
     for (const event of owed) pendingCallOf(event)?.settle(failure);
     const dropped = this.mailbox.drainAll();
-    for (const message of dropped) runtime.deadLetter(this.name, message, 'down');
-    runtime.registry.unbind(this);
-    runtime.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
+    for (const message of dropped) host.deadLetter(this.name, message, 'down');
+    host.registry.unbind(this);
+    host.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
       name: this.name,
       incarnation: this.incarnation,
       reason,
-      at: runtime.clock.now(),
+      at: host.clock.now(),
     });
-    this.exitListeners.fire(reason, (err) => runtime.reportListenerError('exit', err));
+    this.exitListeners.fire(reason, (err) => host.reportListenerError('exit', err));
+  }
+}
+
+/**
+ * Stops every invoked or spawned actor under `ref`, deepest first. Uses `_stop`, XState's
+ * internal stop of a child (public `stop()` refuses non-root actors); pinned by
+ * test/links.test.ts, which fails if an XState upgrade changes it. Idempotent.
+ */
+function stopDescendants(ref: AnyActorRef): void {
+  const children = (ref.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children;
+  if (!children) return;
+  for (const child of Object.values(children)) {
+    if (!child) continue;
+    stopDescendants(child);
+    try {
+      (child as unknown as { _stop?: () => void })._stop?.();
+    } catch {
+      // A cleanup function of user code threw while stopping; the child is stopped anyway.
+    }
   }
 }
 

@@ -6,13 +6,14 @@ import type { AnyActorRef, EventObject } from 'xstate';
 import { processOf } from './actor.js';
 import { VigilError } from './errors.js';
 import { Exit, type ExitReason } from './exit.js';
-import type { Message, Runtime } from './runtime.js';
+import { type Message, type Runtime, runtimeOfHostOf } from './runtime.js';
 
 /** The runtime that runs `self` (works from invoked children too). */
 export function runtimeOf(self: AnyActorRef): Runtime {
   const process = processOf(self);
-  if (!process) throw new VigilError('NOT_A_VIGIL_ACTOR', 'this actor is not run by a Vigil runtime');
-  return (process as unknown as { runtime: Runtime }).runtime;
+  const runtime = process && runtimeOfHostOf(process.host);
+  if (!runtime) throw new VigilError('NOT_A_VIGIL_ACTOR', 'this actor is not run by a Vigil runtime');
+  return runtime;
 }
 
 /** The registered name of the Vigil actor running `self`. */

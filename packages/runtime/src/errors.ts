@@ -4,12 +4,36 @@
  */
 import type { ExitReason } from './exit.js';
 
-/** Base class of every Vigil error; `code` is stable across releases. */
-export class VigilError extends Error {
-  /** Stable, machine-readable error code, e.g. `CALL_TIMEOUT`. */
-  readonly code: string;
+/**
+ * Every code the runtime's errors use. Other packages add their own codes by passing them as
+ * the type parameter of `VigilError` (`class X extends VigilError<'MY_CODE'>`), or use a string.
+ */
+export type VigilErrorCode =
+  | 'INVALID_CHILD_SPEC'
+  | 'INVALID_SUPERVISOR_OPTIONS'
+  | 'DUPLICATE_NAME'
+  | 'START_FAILED'
+  | 'UNKNOWN_ACTOR'
+  | 'ACTOR_DOWN'
+  | 'CALL_TIMEOUT'
+  | 'CALLEE_EXITED'
+  | 'INVALID_MESSAGE'
+  | 'RUNTIME_STOPPED'
+  | 'UNKNOWN_CHILD'
+  | 'NOT_A_SUPERVISOR'
+  | 'ALREADY_RUNNING'
+  | 'NOT_A_VIGIL_ACTOR'
+  | 'INVALID_RUNTIME_OPTION';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/**
+ * Base class of every Vigil error; `code` is stable across releases. The type parameter is the
+ * code's type: a runtime error's code is one of `VigilErrorCode`, another package's is its own.
+ */
+export class VigilError<Code extends string = VigilErrorCode | (string & {})> extends Error {
+  /** Stable, machine-readable error code, e.g. `CALL_TIMEOUT`. */
+  readonly code: Code;
+
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -17,7 +41,7 @@ export class VigilError extends Error {
 }
 
 /** A child spec failed validation; names the child and the offending field. */
-export class InvalidChildSpecError extends VigilError {
+export class InvalidChildSpecError extends VigilError<'INVALID_CHILD_SPEC'> {
   constructor(
     readonly child: string,
     readonly field: string,
@@ -28,7 +52,7 @@ export class InvalidChildSpecError extends VigilError {
 }
 
 /** Supervisor options failed validation. */
-export class InvalidSupervisorOptionsError extends VigilError {
+export class InvalidSupervisorOptionsError extends VigilError<'INVALID_SUPERVISOR_OPTIONS'> {
   constructor(
     readonly supervisor: string,
     readonly field: string,
@@ -42,14 +66,14 @@ export class InvalidSupervisorOptionsError extends VigilError {
 }
 
 /** A name is already registered in this runtime. */
-export class DuplicateNameError extends VigilError {
+export class DuplicateNameError extends VigilError<'DUPLICATE_NAME'> {
   constructor(readonly actor: string) {
     super('DUPLICATE_NAME', `the name '${actor}' is already registered`);
   }
 }
 
 /** A child failed to start; `child` names it, `cause` holds what went wrong. */
-export class StartError extends VigilError {
+export class StartError extends VigilError<'START_FAILED'> {
   constructor(
     readonly supervisor: string,
     readonly child: string,
@@ -62,21 +86,21 @@ export class StartError extends VigilError {
 }
 
 /** No actor was ever declared under this name. */
-export class UnknownActorError extends VigilError {
+export class UnknownActorError extends VigilError<'UNKNOWN_ACTOR'> {
   constructor(readonly actor: string) {
     super('UNKNOWN_ACTOR', `no actor is declared under the name '${actor}'`);
   }
 }
 
 /** The name is declared but no incarnation is running right now (crashed, restarting, stopped). */
-export class ActorDownError extends VigilError {
+export class ActorDownError extends VigilError<'ACTOR_DOWN'> {
   constructor(readonly actor: string) {
     super('ACTOR_DOWN', `actor '${actor}' is declared but not running`);
   }
 }
 
 /** A `call` got no reply within its timeout. */
-export class CallTimeoutError extends VigilError {
+export class CallTimeoutError extends VigilError<'CALL_TIMEOUT'> {
   constructor(
     readonly actor: string,
     readonly timeoutMs: number,
@@ -87,7 +111,7 @@ export class CallTimeoutError extends VigilError {
 }
 
 /** The callee exited (crashed or stopped) before it replied. */
-export class CalleeExitedError extends VigilError {
+export class CalleeExitedError extends VigilError<'CALLEE_EXITED'> {
   constructor(
     readonly actor: string,
     readonly reason: ExitReason,
@@ -99,14 +123,14 @@ export class CalleeExitedError extends VigilError {
 }
 
 /** A message is not a plain object with a string `type`. */
-export class InvalidMessageError extends VigilError {
+export class InvalidMessageError extends VigilError<'INVALID_MESSAGE'> {
   constructor(detail: string) {
     super('INVALID_MESSAGE', `invalid message: ${detail}`);
   }
 }
 
 /** An option of `createRuntime` that the runtime does not have, or of the wrong shape; names it. */
-export class InvalidRuntimeOptionError extends VigilError {
+export class InvalidRuntimeOptionError extends VigilError<'INVALID_RUNTIME_OPTION'> {
   constructor(
     readonly option: string,
     detail: string,
@@ -116,14 +140,51 @@ export class InvalidRuntimeOptionError extends VigilError {
 }
 
 /** The runtime has stopped (or not started) and cannot take this request. */
-export class RuntimeStoppedError extends VigilError {
-  constructor(operation: string) {
-    super('RUNTIME_STOPPED', `the runtime is not running: cannot ${operation}`);
+export class RuntimeStoppedError extends VigilError<'RUNTIME_STOPPED'> {
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super('RUNTIME_STOPPED', `the runtime is not running: cannot ${operation}`, options);
   }
 }
 
+/**
+ * `restartChild` or `deleteChild` of a child that is running (OTP's `{error, running}`): stop it
+ * with `terminateChild` first.
+ */
+export class AlreadyRunningError extends VigilError<'ALREADY_RUNNING'> {
+  constructor(
+    readonly supervisor: string,
+    readonly child: string,
+    readonly operation: 'restartChild' | 'deleteChild',
+  ) {
+    super('ALREADY_RUNNING', `${operation}: child '${child}' of supervisor '${supervisor}' is running`);
+  }
+}
+
+/** The codes of failures that may pass: the receiver is restarting, slow, or shutting down. */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set<VigilErrorCode>([
+  'ACTOR_DOWN',
+  'CALLEE_EXITED',
+  'CALL_TIMEOUT',
+  'RUNTIME_STOPPED',
+]);
+
+/**
+ * True when trying again later may succeed: an error with code `ACTOR_DOWN`,
+ * `CALLEE_EXITED`, `CALL_TIMEOUT` or `RUNTIME_STOPPED`, or any error carrying `retryable: true`
+ * (what a target's `replyError` uses to ask for a retry).
+ *
+ * @example
+ * try { await runtime.call('Mailer', msg) } catch (err) { if (!isRetryable(err)) throw err }
+ */
+export function isRetryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { retryable, code } = error as { retryable?: unknown; code?: unknown };
+  // By code, not instanceof: an error from another copy of this package counts the same.
+  return retryable === true || (typeof code === 'string' && RETRYABLE_CODES.has(code));
+}
+
 /** The named supervisor has no child with this id. */
-export class UnknownChildError extends VigilError {
+export class UnknownChildError extends VigilError<'UNKNOWN_CHILD'> {
   constructor(
     readonly supervisor: string,
     readonly child: string,
@@ -133,7 +194,7 @@ export class UnknownChildError extends VigilError {
 }
 
 /** The name does not refer to a supervisor. */
-export class NotASupervisorError extends VigilError {
+export class NotASupervisorError extends VigilError<'NOT_A_SUPERVISOR'> {
   constructor(readonly actor: string) {
     super('NOT_A_SUPERVISOR', `'${actor}' is not a supervisor`);
   }

@@ -21,6 +21,8 @@ export interface VigilEvents {
   'actor.restarted': { name: string; supervisor: string; restartCount: number; delayMs: number; at: number };
   /** A supervisor exceeded its restart intensity and is exiting, escalating to its parent. */
   'supervisor.escalated': { name: string; restarts: number; withinMs: number; at: number };
+  /** The runtime finished starting: the whole tree is up (`runtime.whenRunning()` resolves). */
+  'runtime.started': { at: number };
   /** The root supervisor exited: the runtime is stopping. */
   'runtime.fatal': { reason: ExitReason; at: number };
   /** The runtime finished stopping. */

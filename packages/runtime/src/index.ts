@@ -3,8 +3,10 @@ export { reply, replyError } from './call.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { ManualClock, settle, systemClock } from './clock.js';
 export { castTo, exit, nameOf, runtimeOf } from './context.js';
+export type { VigilErrorCode } from './errors.js';
 export {
   ActorDownError,
+  AlreadyRunningError,
   CalleeExitedError,
   CallTimeoutError,
   coerceError,
@@ -14,6 +16,7 @@ export {
   InvalidMessageError,
   InvalidRuntimeOptionError,
   InvalidSupervisorOptionsError,
+  isRetryable,
   NotASupervisorError,
   RuntimeStoppedError,
   StartError,
@@ -25,6 +28,7 @@ export type { VigilEventName, VigilEvents, VigilListener } from './events.js';
 export { EventBus } from './events.js';
 export type { ExitReason } from './exit.js';
 export { Exit, isAbnormal } from './exit.js';
+export { isReservedType } from './message.js';
 export type {
   CallOptions,
   Down,

@@ -2,6 +2,10 @@
  * The runtime: one supervision tree, one registry of names, one drain loop, one event bus.
  * Senders address actors by name; `send` never throws at the sender for anything the
  * receiver does, and `call` turns every failure into a typed rejection.
+ *
+ * The public class is what users call. Actors and supervisors get a `RuntimeHost` (host.ts)
+ * instead of the Runtime: the registry, the drain loop and declare/undeclare are reachable only
+ * through it, and actor.ts / supervisor.ts need no import of this file (no import cycle).
  */
 import type { EventObject, Snapshot } from 'xstate';
 import { ActorProcess } from './actor.js';
@@ -19,10 +23,18 @@ import {
 } from './errors.js';
 import { EventBus } from './events.js';
 import { Exit, type ExitReason } from './exit.js';
+import type { RuntimeHost } from './host.js';
+import { assertMessage } from './message.js';
 import type { Process } from './process.js';
 import { Registry } from './registry.js';
 import { Scheduler } from './scheduler.js';
-import { type ChildSpec, isValidName, type SupervisorOptions, supervisor } from './spec.js';
+import {
+  type ChildSpec,
+  isValidName,
+  type StartContext,
+  type SupervisorOptions,
+  supervisor,
+} from './spec.js';
 import { type ChildInfo, namesOf, Supervisor } from './supervisor.js';
 
 /** Options of `createRuntime`. */
@@ -89,27 +101,55 @@ export class Runtime {
   readonly clock: Clock;
   /** Resolves with the root's exit reason once the runtime has stopped. */
   readonly stopped: Promise<ExitReason>;
-  /** @internal */
-  readonly registry = new Registry();
-  /** @internal */
-  readonly scheduler: Scheduler;
+  private readonly registry = new Registry();
+  private readonly scheduler: Scheduler;
+  /** What actors and supervisors see of this runtime (see host.ts). */
+  private readonly host: RuntimeHost;
   private readonly callTimeoutMs: number;
   private readonly rootName: string;
   private root: Supervisor | undefined;
   private stateValue: RuntimeState = 'idle';
   private stopPromise: Promise<void> | undefined;
   private resolveStopped!: (reason: ExitReason) => void;
+  private readonly running: Promise<void>;
+  private settleRunning!: (error?: Error) => void;
   private deadLetterCount = 0;
 
   constructor(options: RuntimeOptions = {}) {
     checkRuntimeOptions(options);
     this.clock = options.clock ?? systemClock;
     this.scheduler = new Scheduler(options.budget ?? 64);
+    this.host = this.createHost();
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.rootName = options.rootName ?? 'root';
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
     });
+    this.running = new Promise((resolve, reject) => {
+      let settled = false;
+      this.settleRunning = (error) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    // Nobody may be waiting: a start that fails must not become an unhandled rejection.
+    this.running.catch(() => {});
+  }
+
+  /**
+   * Resolves once the runtime is `running` (at once if it is). Rejects with
+   * `RuntimeStoppedError` if it stops or fails to start first, with the start error as `cause`.
+   * A service that must wait for the whole tree to be up (e.g. before its first delivery)
+   * awaits this rather than polling `state`; the bus also carries `runtime.started`.
+   *
+   * @example
+   * void runtime.start(children);
+   * await runtime.whenRunning();
+   */
+  whenRunning(): Promise<void> {
+    return this.running;
   }
 
   /** Where the runtime is in its life. */
@@ -130,18 +170,24 @@ export class Runtime {
     if (this.stateValue !== 'idle') throw new RuntimeStoppedError('start twice');
     const spec = supervisor(this.rootName, children, options);
     this.declare(spec);
-    const root = new Supervisor(this, spec, 1);
+    const root = new Supervisor(this.host, spec, 1);
+    // Known before it is up, so a stop() during the start stops what has started so far.
+    this.root = root;
     this.stateValue = 'starting';
     try {
       await root.start();
     } catch (err) {
       this.undeclare(spec);
-      this.stateValue = 'stopped';
-      this.resolveStopped(Exit.error(coerceError(err)));
+      this.settleRunning(new RuntimeStoppedError('reach running: the start failed', { cause: err }));
+      if (this.stateValue === 'starting') {
+        this.stateValue = 'stopped';
+        this.resolveStopped(Exit.error(coerceError(err)));
+      }
       throw err;
     }
-    this.root = root;
     this.stateValue = 'running';
+    this.settleRunning();
+    this.events.emit('runtime.started', { at: this.clock.now() });
     root.onExit((reason) => {
       if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
       // The root gave up (restart intensity exceeded): nothing is supervised any more.
@@ -157,10 +203,16 @@ export class Runtime {
    * Queues `message` for the actor registered as `name` and returns at once. The receiver runs
    * later, never on the sender's stack. If the name is unknown or down the message becomes a
    * dead letter (counted, and emitted as `deadLetter`); nothing is thrown at the sender. Only a
-   * message that is not a `{ type: string }` object is refused, with `InvalidMessageError`.
+   * message that is not a `{ type: string }` object, or whose type is reserved (`xstate.*`,
+   * `vigil.*`: see `isReservedType`), is refused, with `InvalidMessageError`.
    */
   send(name: string, message: EventObject | Message): void {
     assertMessage(message);
+    this.deliver(name, message);
+  }
+
+  /** Sends without the public check: the runtime's own protocol messages (`vigil.down`). */
+  private deliver(name: string, message: EventObject): void {
     const target = this.liveWorker(name);
     if (target) target.enqueue(message);
     else this.deadLetter(name, message, this.whyNot(name));
@@ -214,7 +266,7 @@ export class Runtime {
   monitor(name: string, watcher: ((down: Down) => void) | string): () => void {
     const notify = (down: Down) => {
       try {
-        if (typeof watcher === 'string') this.send(watcher, { type: 'vigil.down', ...down });
+        if (typeof watcher === 'string') this.deliver(watcher, { type: 'vigil.down', ...down });
         else watcher(down);
       } catch (err) {
         this.reportListenerError('monitor', err);
@@ -306,6 +358,7 @@ export class Runtime {
     if (this.stopPromise) return this.stopPromise;
     if (this.stateValue === 'idle') {
       this.stateValue = 'stopped';
+      this.settleRunning(new RuntimeStoppedError('reach running: stopped before it started'));
       this.resolveStopped(Exit.shutdown);
       this.stopPromise = Promise.resolve();
       return this.stopPromise;
@@ -317,7 +370,10 @@ export class Runtime {
   private async finishStop(reason: ExitReason): Promise<void> {
     if (this.stateValue === 'stopping' || this.stateValue === 'stopped') return this.stopPromise;
     this.stateValue = 'stopping';
+    this.settleRunning(new RuntimeStoppedError('reach running: stopped while starting'));
     const root = this.root;
+    // A root still starting is shut down too: it abandons the child it is starting and stops
+    // the ones already up, so this resolves only when no incarnation is alive.
     if (root?.alive) await root.shutdown('infinity');
     this.stateValue = 'stopped';
     this.events.emit('runtime.stopped', { reason, at: this.clock.now() });
@@ -325,25 +381,41 @@ export class Runtime {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Internals shared with actors and supervisors.
+  // Internals shared with actors and supervisors, through the host only.
 
-  /** @internal */
-  declare(spec: ChildSpec): void {
+  private createHost(): RuntimeHost {
+    const registry = this.registry;
+    const scheduler = this.scheduler;
+    const host: RuntimeHost = {
+      clock: this.clock,
+      events: this.events,
+      registry,
+      schedule: (actor) => scheduler.schedule(actor),
+      declare: (spec) => this.declare(spec),
+      ensureDeclared: (spec) => {
+        if (!registry.isDeclared(spec.id)) registry.declareAll([{ name: spec.id, kind: spec.type }]);
+      },
+      undeclare: (spec) => this.undeclare(spec),
+      deadLetter: (to, message, reason) => this.deadLetter(to, message, reason),
+      reportListenerError: (event, err) => this.reportListenerError(event, err),
+      inputOf: (spec, incarnation) =>
+        typeof spec.input === 'function'
+          ? (spec.input as (ctx: StartContext) => unknown)({ runtime: this, name: spec.id, incarnation })
+          : spec.input,
+    };
+    runtimeOfHost.set(host, this);
+    return host;
+  }
+
+  private declare(spec: ChildSpec): void {
     this.registry.declareAll(namesOf(spec));
   }
 
-  /** @internal Declares `spec`'s own name if it is not declared (a supervisor restarting). */
-  ensureDeclared(spec: ChildSpec): void {
-    if (!this.registry.isDeclared(spec.id)) this.registry.declareAll([{ name: spec.id, kind: spec.type }]);
-  }
-
-  /** @internal */
-  undeclare(spec: ChildSpec): void {
+  private undeclare(spec: ChildSpec): void {
     this.registry.undeclareAll(namesOf(spec).map((n) => n.name));
   }
 
-  /** @internal */
-  deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void {
+  private deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void {
     this.deadLetterCount++;
     if (this.events.has('deadLetter')) {
       this.events.emit('deadLetter', {
@@ -355,8 +427,7 @@ export class Runtime {
     }
   }
 
-  /** @internal */
-  reportListenerError(event: string, err: unknown): void {
+  private reportListenerError(event: string, err: unknown): void {
     this.events.emit('listener.error', { event, error: coerceError(err) });
   }
 
@@ -439,25 +510,21 @@ function checkRuntimeOptions(options: unknown): void {
   }
 }
 
+const runtimeOfHost = new WeakMap<RuntimeHost, Runtime>();
+
+/** @internal The runtime that created `host` (for `runtimeOf(self)` in context.ts). */
+export function runtimeOfHostOf(host: RuntimeHost): Runtime | undefined {
+  return runtimeOfHost.get(host);
+}
+
+declare module './spec.js' {
+  interface StartContext {
+    /** The runtime starting the worker. */
+    runtime: Runtime;
+  }
+}
+
 /** Creates a runtime. Nothing runs until `start`. */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return new Runtime(options);
-}
-
-function assertMessage(message: unknown): asserts message is EventObject {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    throw new InvalidMessageError(`expected an object with a string 'type', got ${describeType(message)}`);
-  }
-  const type = (message as { type?: unknown }).type;
-  if (typeof type !== 'string' || type.length === 0) {
-    throw new InvalidMessageError(`'type' must be a non-empty string, got ${describeType(type)}`);
-  }
-  if (type.startsWith('xstate.'))
-    throw new InvalidMessageError(`'${type}': the xstate.* namespace is XState's own`);
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }

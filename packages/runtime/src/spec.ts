@@ -4,7 +4,6 @@
  */
 import type { AnyActorLogic, Snapshot } from 'xstate';
 import { InvalidChildSpecError, InvalidSupervisorOptionsError } from './errors.js';
-import type { Runtime } from './runtime.js';
 
 /** OTP restart types: `permanent` always, `transient` after an abnormal exit, `temporary` never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
@@ -22,9 +21,12 @@ export interface Backoff {
   factor: number;
 }
 
-/** What the `input` function of a worker receives at each (re)start. */
+/**
+ * What the `input` function of a worker receives at each (re)start: its name, its incarnation,
+ * and `runtime` (declared in runtime.ts, which owns the Runtime class, so this file needs no
+ * import of it).
+ */
 export interface StartContext {
-  runtime: Runtime;
   name: string;
   incarnation: number;
 }

@@ -3,16 +3,32 @@
  * restart types permanent / transient / temporary, restart intensity with escalation, ordered
  * start, shutdown in reverse order with a per-child time budget, nesting, and optional backoff.
  *
- * Everything that changes the children list runs through one queue of operations (`ops`), so
- * an exit reported while a restart or a dynamic `startChild` is in progress waits its turn:
- * the same serialisation a gen_server's mailbox gives OTP's supervisor.
+ * Every operation runs through one queue (`ops`), in arrival order: a child's exit and the
+ * restart it causes (with or without backoff), `startChild`, `terminateChild`, `restartChild`,
+ * `deleteChild` and the shutdown. An exit or a request that arrives while a restart waits for
+ * `readyWhen` waits its turn: the serialisation a gen_server's mailbox gives OTP's supervisor.
+ * Only a kill (the parent's shutdown timeout, `brutal_kill`) acts at once, and it acts on
+ * everything this supervisor started.
+ *
+ * Invariants:
+ * - each child has at most one live incarnation: a restart starts only a child with no process,
+ *   and only from inside the queue;
+ * - links: `live` holds every process this supervisor started (running, starting, or being
+ *   stopped) until it exits; this supervisor reports its own exit only once `live` is empty, so
+ *   nothing it started outlives it, whatever the reason it exits with.
  */
 import { ActorProcess, startError } from './actor.js';
 import type { TimerHandle } from './clock.js';
-import { coerceError, DuplicateNameError, UnknownChildError } from './errors.js';
+import {
+  ActorDownError,
+  AlreadyRunningError,
+  coerceError,
+  DuplicateNameError,
+  UnknownChildError,
+} from './errors.js';
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
+import type { RuntimeHost } from './host.js';
 import { ExitListeners, exitWithin, type Process } from './process.js';
-import type { Runtime } from './runtime.js';
 import { type ChildSpec, type Shutdown, type SupervisorSpec, validateChildSpec } from './spec.js';
 
 /** What `whichChildren` reports for one child. */
@@ -20,7 +36,10 @@ export interface ChildInfo {
   id: string;
   type: 'worker' | 'supervisor';
   restart: ChildSpec['restart'];
-  /** `restarting` while a backoff delay runs. */
+  /**
+   * `restarting` from the exit that calls for a restart until the new incarnation is up: during
+   * a backoff delay, or between a failed restart attempt and the next.
+   */
   status: 'running' | 'restarting' | 'stopped';
   incarnation: number;
 }
@@ -35,6 +54,10 @@ interface Child {
   failures: number;
   startedAt: number;
   backoffTimer: TimerHandle | undefined;
+  /** Who `backoffTimer` restarts: this child alone, or its one_for_all / rest_for_one group. */
+  backoffGroup: Child[] | undefined;
+  /** A restart is owed (backoff delay, or a failed attempt to be tried again). */
+  pendingRestart: boolean;
 }
 
 /** Reason a supervisor exits with when its restart intensity is exceeded (as OTP). */
@@ -52,9 +75,13 @@ export class Supervisor implements Process {
   private ops: Promise<void> = Promise.resolve();
   private readonly exitListeners = new ExitListeners();
   private stopping = false;
+  /** Every process started by this supervisor that has not exited yet (see the header). */
+  private readonly live = new Set<Process>();
+  /** The incarnation whose start is in progress, if any (stopped at once by a shutdown). */
+  private starting: Process | undefined;
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly host: RuntimeHost,
     readonly spec: SupervisorSpec,
     readonly incarnation: number,
   ) {}
@@ -67,12 +94,20 @@ export class Supervisor implements Process {
   // Start. Children start in order; if one fails, the started ones stop in reverse order and
   // the start fails with an error naming the child.
 
-  async start(): Promise<void> {
+  /** Starts this supervisor's children, as the first operation of its queue. */
+  start(): Promise<void> {
+    // Alive at once, not when the queued start runs: a shutdown or kill that comes before it
+    // must find a live supervisor to stop, or the start would run after it.
     this.alive = true;
-    this.runtime.registry.bind(this);
+    return this.enqueue(() => this.init(), true);
+  }
+
+  private async init(): Promise<void> {
+    if (!this.alive) throw new Error(`stopped before it started (${this.exitReason?.kind ?? 'shutdown'})`);
+    this.host.registry.bind(this);
     // A temporary child removed in an earlier incarnation is declared again: OTP restarts a
     // supervisor from its spec, temporary children included.
-    for (const spec of this.spec.children) this.runtime.ensureDeclared(spec);
+    for (const spec of this.spec.children) this.host.ensureDeclared(spec);
     this.children = this.spec.children.map((spec) => newChild(spec));
     for (const child of this.children) {
       try {
@@ -82,16 +117,20 @@ export class Supervisor implements Process {
         await this.startChildProcess(child);
       } catch (err) {
         await this.terminateAll();
-        this.alive = false;
-        this.exitReason = Exit.error(coerceError(err));
-        this.runtime.registry.unbind(this);
+        if (this.alive) {
+          // Not killed meanwhile (a kill already reported the exit): the start failed.
+          this.alive = false;
+          this.exitReason = Exit.error(coerceError(err));
+          this.host.registry.unbind(this);
+          this.exitListeners.fire(this.exitReason, (e) => this.host.reportListenerError('exit', e));
+        }
         throw startError(this.name, child.spec.id, err);
       }
     }
-    this.runtime.events.emit('actor.started', {
+    this.host.events.emit('actor.started', {
       name: this.name,
       incarnation: this.incarnation,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
   }
 
@@ -99,21 +138,35 @@ export class Supervisor implements Process {
     const incarnation = child.incarnation + 1;
     const process: ActorProcess | Supervisor =
       child.spec.type === 'worker'
-        ? new ActorProcess(this.runtime, child.spec, incarnation)
-        : new Supervisor(this.runtime, child.spec, incarnation);
+        ? new ActorProcess(this.host, child.spec, incarnation)
+        : new Supervisor(this.host, child.spec, incarnation);
     child.incarnation = incarnation;
-    if (process instanceof ActorProcess) {
-      process.start();
-      await process.whenReady();
-    } else {
-      await process.start();
+    child.pendingRestart = false;
+    this.live.add(process);
+    process.onExit(() => this.live.delete(process));
+    this.starting = process;
+    try {
+      if (process instanceof ActorProcess) {
+        process.start();
+        await process.whenReady();
+      } else {
+        await process.start();
+      }
+    } catch (err) {
+      // A start that failed half-way may leave the process alive (readyWhen timed out or
+      // threw): it exits with the failure, which it reports as a crash.
+      if (process.alive) process.kill(Exit.error(coerceError(err)));
+      this.live.delete(process);
+      throw err;
+    } finally {
+      this.starting = undefined;
     }
     if (!process.alive) throw new Error(`exited while starting (${process.exitReason?.kind})`);
     if (!this.alive || this.stopping) {
-      // This supervisor began stopping while the child was starting (a restart waiting on
-      // readyWhen): terminate() found no process to stop, so stop it here or it outlives us.
+      // Belt and braces: a shutdown stops the starting process, so this is not reached today;
+      // a child must never run unsupervised.
       process.kill(Exit.shutdown);
-      return;
+      throw new Error('supervisor stopped while the child was starting');
     }
     child.process = process;
     child.startedAt = this.monotonic();
@@ -136,11 +189,16 @@ export class Supervisor implements Process {
     if (restart === 'transient' && !isAbnormal(reason)) return;
     if (this.monotonic() - child.startedAt >= this.spec.withinMs) child.failures = 0;
     child.failures++;
+    child.pendingRestart = true;
     await this.restartAfterFailure(child);
   }
 
   /** Counts a restart against the intensity, then restarts as the strategy says. */
   private async restartAfterFailure(child: Child): Promise<void> {
+    // An administrative operation that ran since (terminateChild, deleteChild, restartChild)
+    // settled the child: the owed restart is cancelled, as OTP's try_again_restart finds no
+    // child in the restarting state.
+    if (!this.alive || this.stopping || !child.pendingRestart || child.process) return;
     if (!this.recordRestart()) {
       await this.escalate();
       return;
@@ -149,7 +207,7 @@ export class Supervisor implements Process {
     if (index < 0) return;
     const { strategy } = this.spec;
     if (strategy === 'one_for_one') {
-      this.restartLater(child);
+      await this.restartLater(child);
       return;
     }
     // one_for_all: every sibling; rest_for_one: the siblings started after the failed child.
@@ -163,22 +221,27 @@ export class Supervisor implements Process {
     const group = affected.filter((sibling) => this.children.includes(sibling));
     // The failed child's backoff delays the whole group: its siblings restart with it, in order.
     const delayMs = backoffDelay(child);
-    for (const sibling of group) this.announceRestart(sibling, delayMs);
+    for (const sibling of group) {
+      sibling.pendingRestart = true;
+      this.announceRestart(sibling, delayMs);
+    }
     if (delayMs === 0) {
       await this.restartGroup(group);
       return;
     }
-    child.backoffTimer = this.runtime.clock.setTimeout(() => {
+    child.backoffGroup = group;
+    child.backoffTimer = this.host.clock.setTimeout(() => {
       child.backoffTimer = undefined;
+      child.backoffGroup = undefined;
       this.enqueue(() => this.restartGroup(group));
     }, delayMs);
   }
 
-  /** Starts, in order, the members of `group` that are still children and not running. */
+  /** Starts, in order, the members of `group` that are still owed a restart. */
   private async restartGroup(group: Child[]): Promise<void> {
     for (const sibling of group) {
       if (!this.alive || this.stopping) return;
-      if (this.children.includes(sibling) && !sibling.process) {
+      if (this.children.includes(sibling) && sibling.pendingRestart && !sibling.process) {
         const ok = await this.tryRestart(sibling);
         if (!ok) return;
       }
@@ -186,29 +249,33 @@ export class Supervisor implements Process {
   }
 
   private announceRestart(child: Child, delayMs: number): void {
-    this.runtime.events.emit('actor.restarted', {
+    this.host.events.emit('actor.restarted', {
       name: child.spec.id,
       supervisor: this.name,
       restartCount: this.restarts.length,
       delayMs,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
   }
 
-  /** Restarts `child` now, or after its backoff delay. */
-  private restartLater(child: Child): void {
+  /**
+   * Restarts `child` now, inside the current operation (so nothing runs between the exit and
+   * the new incarnation being up), or queues the restart after its backoff delay.
+   */
+  private async restartLater(child: Child): Promise<void> {
     const delayMs = backoffDelay(child);
     this.announceRestart(child, delayMs);
     if (delayMs === 0) {
-      void this.tryRestart(child);
+      await this.tryRestart(child);
       return;
     }
-    child.backoffTimer = this.runtime.clock.setTimeout(() => {
+    child.backoffGroup = [child];
+    child.backoffTimer = this.host.clock.setTimeout(() => {
       child.backoffTimer = undefined;
+      child.backoffGroup = undefined;
       this.enqueue(async () => {
-        if (this.alive && !this.stopping && this.children.includes(child) && !child.process) {
-          await this.tryRestart(child);
-        }
+        if (!this.alive || this.stopping || !this.children.includes(child)) return;
+        if (child.pendingRestart && !child.process) await this.tryRestart(child);
       });
     }, delayMs);
   }
@@ -223,32 +290,45 @@ export class Supervisor implements Process {
       await this.startChildProcess(child);
       return true;
     } catch (err) {
-      this.runtime.events.emit('actor.crashed', {
-        name: child.spec.id,
-        incarnation: child.incarnation,
-        reason: Exit.error(coerceError(err)),
-        at: this.runtime.clock.now(),
-      });
+      // Abandoned by a shutdown: not a failure of the child.
+      if (!this.alive || this.stopping) return false;
+      // A worker reported its own crash when it exited; a supervisor that failed to start
+      // reports nothing itself, so the crash is reported here (once either way).
+      if (child.spec.type === 'supervisor') {
+        this.host.events.emit('actor.crashed', {
+          name: child.spec.id,
+          incarnation: child.incarnation,
+          reason: Exit.error(coerceError(err)),
+          at: this.host.clock.now(),
+        });
+      }
       child.failures++;
+      // Tried again behind what is queued now (OTP's try_again_restart message to itself), so
+      // a child that cannot start does not lock out terminateChild or deleteChild.
+      child.pendingRestart = true;
       this.enqueue(() => this.restartAfterFailure(child));
       return false;
     }
   }
 
-  /** Records a restart now; false when more than `maxRestarts` fall within `withinMs`. */
+  /**
+   * Records a restart now; false when more than `maxRestarts` fall within `withinMs`. The window
+   * is closed at both ends, as OTP's `add_restart` (`R >= Now - Period`): a restart exactly
+   * `withinMs` old still counts.
+   */
   private recordRestart(): boolean {
     const now = this.monotonic();
-    this.restarts = this.restarts.filter((t) => now - t < this.spec.withinMs);
+    this.restarts = this.restarts.filter((t) => now - t <= this.spec.withinMs);
     this.restarts.push(now);
     return this.restarts.length <= this.spec.maxRestarts;
   }
 
   private async escalate(): Promise<void> {
-    this.runtime.events.emit('supervisor.escalated', {
+    this.host.events.emit('supervisor.escalated', {
       name: this.name,
       restarts: this.restarts.length,
       withinMs: this.spec.withinMs,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
     this.stopping = true;
     await this.terminateAll();
@@ -264,22 +344,28 @@ export class Supervisor implements Process {
       this.kill(Exit.killed);
       return Promise.resolve(Exit.killed);
     }
+    // From now on no operation starts anything; a start in progress (a restart waiting for
+    // readyWhen) is abandoned at once rather than waited for, so a shutdown is never held up by
+    // startTimeoutMs. The stopping itself is queued behind the operation in progress.
     this.stopping = true;
-    return exitWithin(this, this.runtime.clock, mode, () => {
-      void this.terminateAll().then(() => this.finish(Exit.shutdown));
+    for (const child of this.children) this.cancelBackoff(child);
+    this.starting?.kill(Exit.shutdown);
+    return exitWithin(this, this.host.clock, mode, () => {
+      this.enqueue(async () => {
+        await this.terminateAll();
+        this.finish(Exit.shutdown);
+      });
     });
   }
 
-  /** Stops every child at once (reverse order, `killed`) and exits with `reason`. */
+  /**
+   * Stops everything this supervisor started at once (reverse start order, `killed`), including
+   * a child it is stopping gracefully or starting, then exits with `reason`.
+   */
   kill(reason: ExitReason): void {
     if (!this.alive) return;
     this.stopping = true;
-    for (const child of [...this.children].reverse()) {
-      this.cancelBackoff(child);
-      const process = child.process;
-      child.process = undefined;
-      process?.kill(Exit.killed);
-    }
+    for (const child of this.children) this.cancelBackoff(child);
     this.finish(reason);
   }
 
@@ -287,9 +373,13 @@ export class Supervisor implements Process {
     for (const child of [...this.children].reverse()) await this.terminate(child);
   }
 
-  /** Stops one child on purpose; its exit is then not treated as a failure. */
+  /** Stops one child on purpose (and any restart it owns); its exit is not a failure. */
   private async terminate(child: Child): Promise<void> {
     this.cancelBackoff(child);
+    await this.stopProcess(child);
+  }
+
+  private async stopProcess(child: Child): Promise<void> {
     const process = child.process;
     if (!process) return;
     child.process = undefined;
@@ -297,23 +387,48 @@ export class Supervisor implements Process {
   }
 
   private cancelBackoff(child: Child): void {
-    if (child.backoffTimer !== undefined) this.runtime.clock.clearTimeout(child.backoffTimer);
+    if (child.backoffTimer !== undefined) this.host.clock.clearTimeout(child.backoffTimer);
     child.backoffTimer = undefined;
+    child.backoffGroup = undefined;
   }
 
+  /**
+   * Cancels the restart owed to `child` alone (administration). A group's delay that `child`
+   * owns still restarts the rest of its group; the timer is cleared once nobody is owed one.
+   */
+  private cancelRestart(child: Child): void {
+    child.pendingRestart = false;
+    for (const owner of this.children) {
+      const group = owner.backoffGroup;
+      if (group?.includes(child) && !group.some((m) => m.pendingRestart)) this.cancelBackoff(owner);
+    }
+  }
+
+  /**
+   * The single exit path. Whatever is still alive in `live` (a child that would not stop, one
+   * still starting) is killed first: a supervisor's exit is reported only once its whole
+   * subtree is down, and a killed supervisor's children are not orphaned.
+   */
   private finish(reason: ExitReason): void {
     if (!this.alive) return;
     this.alive = false;
+    this.stopping = true;
+    for (const process of [...this.live].reverse()) process.kill(Exit.killed);
+    for (const child of this.children) {
+      this.cancelBackoff(child);
+      child.process = undefined;
+      child.pendingRestart = false;
+    }
     this.exitReason = reason;
-    for (const child of this.children) if (child.dynamic) this.runtime.undeclare(child.spec);
-    this.runtime.registry.unbind(this);
-    this.runtime.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
+    for (const child of this.children) if (child.dynamic) this.host.undeclare(child.spec);
+    this.host.registry.unbind(this);
+    this.host.events.emit(isAbnormal(reason) ? 'actor.crashed' : 'actor.stopped', {
       name: this.name,
       incarnation: this.incarnation,
       reason,
-      at: this.runtime.clock.now(),
+      at: this.host.clock.now(),
     });
-    this.exitListeners.fire(reason, (err) => this.runtime.reportListenerError('exit', err));
+    this.exitListeners.fire(reason, (err) => this.host.reportListenerError('exit', err));
   }
 
   onExit(listener: (reason: ExitReason) => void): () => void {
@@ -326,9 +441,10 @@ export class Supervisor implements Process {
   /** Adds and starts a child; rejects with a typed error (and changes nothing) if it cannot. */
   startChild(spec: ChildSpec): Promise<void> {
     return this.enqueue(async () => {
+      this.assertRunning();
       const valid = validateChildSpec(spec);
       if (this.children.some((c) => c.spec.id === valid.id)) throw new DuplicateNameError(valid.id);
-      this.runtime.declare(valid);
+      this.host.declare(valid);
       const child = newChild(valid, true);
       this.children.push(child);
       try {
@@ -340,21 +456,30 @@ export class Supervisor implements Process {
     }, true);
   }
 
-  /** Stops a child and keeps its spec (a temporary child's spec is removed, as in OTP). */
+  /**
+   * Stops a child and keeps its spec (a temporary child's spec is removed, as in OTP). A child
+   * waiting to be restarted stays stopped: its pending restart is cancelled.
+   */
   terminateChild(id: string): Promise<void> {
     return this.enqueue(async () => {
+      this.assertRunning();
       const child = this.find(id);
-      await this.terminate(child);
+      this.cancelRestart(child);
+      await this.stopProcess(child);
       if (child.spec.restart === 'temporary') this.remove(child);
     }, true);
   }
 
-  /** Starts again a child that is stopped. */
+  /**
+   * Starts again a child that is stopped, or now one waiting out a backoff delay. A running
+   * child is refused with `AlreadyRunningError` (OTP's `{error, running}`).
+   */
   restartChild(id: string): Promise<void> {
     return this.enqueue(async () => {
+      this.assertRunning();
       const child = this.find(id);
-      if (child.process) return;
-      this.cancelBackoff(child);
+      if (child.process) throw new AlreadyRunningError(this.name, id, 'restartChild');
+      this.cancelRestart(child);
       try {
         await this.startChildProcess(child);
       } catch (err) {
@@ -363,11 +488,17 @@ export class Supervisor implements Process {
     }, true);
   }
 
-  /** Stops (if running) and removes a child and its spec; its names become undeclared. */
+  /**
+   * Removes a stopped child and its spec; its names become undeclared. A running child is
+   * refused with `AlreadyRunningError`, as OTP refuses with `{error, running}`: call
+   * `terminateChild` first. A child waiting to be restarted is not running: it is removed and
+   * its restart cancelled.
+   */
   deleteChild(id: string): Promise<void> {
     return this.enqueue(async () => {
+      this.assertRunning();
       const child = this.find(id);
-      await this.terminate(child);
+      if (child.process) throw new AlreadyRunningError(this.name, id, 'deleteChild');
       this.remove(child);
     }, true);
   }
@@ -378,7 +509,7 @@ export class Supervisor implements Process {
       id: c.spec.id,
       type: c.spec.type,
       restart: c.spec.restart,
-      status: c.process ? 'running' : c.backoffTimer !== undefined ? 'restarting' : 'stopped',
+      status: c.process ? 'running' : c.pendingRestart ? 'restarting' : 'stopped',
       incarnation: c.incarnation,
     }));
   }
@@ -388,6 +519,11 @@ export class Supervisor implements Process {
     return this.children.find((c) => c.spec.id === id)?.process;
   }
 
+  /** An operation that reaches the front of the queue after this supervisor began stopping. */
+  private assertRunning(): void {
+    if (!this.alive || this.stopping) throw new ActorDownError(this.name);
+  }
+
   private find(id: string): Child {
     const child = this.children.find((c) => c.spec.id === id);
     if (!child) throw new UnknownChildError(this.name, id);
@@ -395,9 +531,11 @@ export class Supervisor implements Process {
   }
 
   private remove(child: Child): void {
-    this.cancelBackoff(child);
+    this.cancelRestart(child);
     this.children = this.children.filter((c) => c !== child);
-    this.runtime.undeclare(child.spec);
+    // A supervisor that has exited already forgot its dynamic children; a newer incarnation
+    // (or another supervisor) may have declared the name again since.
+    if (this.alive) this.host.undeclare(child.spec);
   }
 
   /**
@@ -414,7 +552,7 @@ export class Supervisor implements Process {
   }
 
   private monotonic(): number {
-    const clock = this.runtime.clock;
+    const clock = this.host.clock;
     return clock.monotonic ? clock.monotonic() : clock.now();
   }
 }
@@ -428,6 +566,8 @@ function newChild(spec: ChildSpec, dynamic = false): Child {
     failures: 0,
     startedAt: 0,
     backoffTimer: undefined,
+    backoffGroup: undefined,
+    pendingRestart: false,
   };
 }
 

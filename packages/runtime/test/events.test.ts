@@ -14,7 +14,7 @@ import {
   supervisor,
   worker,
 } from '../src/index.js';
-import { makeExit, manualRuntime, probe, quiesce } from './helpers.js';
+import { drained, exitHandled, makeExit, manualRuntime, probe } from './helpers.js';
 
 let current: Runtime | undefined;
 afterEach(async () => {
@@ -72,8 +72,7 @@ describe('listeners cannot hurt the runtime', () => {
       });
     }
     await runtime.start([worker('A', probe)], { maxRestarts: 5 });
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     expect(runtime.whichChildren()[0]).toMatchObject({ status: 'running', incarnation: 2 });
     runtime.send('A', { type: 'INC' });
     expect(await runtime.call('A', { type: 'GET' })).toBe(1);
@@ -95,7 +94,7 @@ describe('listeners cannot hurt the runtime', () => {
     });
     makeExit(runtime, 'A', 'error');
     expect((await reported).error.message).toBe('bad monitor');
-    await quiesce();
+    await drained(runtime);
     expect(runtime.status('A')).toBe('running');
   });
 });
@@ -172,8 +171,7 @@ describe('monitors', () => {
       await runtime.start([worker('A', probe, { restart: 'temporary' })]);
       const downs: Down[] = [];
       runtime.monitor('A', (d) => downs.push(d));
-      makeExit(runtime, 'A', reason);
-      await quiesce();
+      await exitHandled(runtime, 'A', reason);
       expect(downs).toEqual([
         { name: 'A', incarnation: 1, reason: expect.objectContaining({ kind: reason }) },
       ]);
@@ -185,10 +183,8 @@ describe('monitors', () => {
     await runtime.start([worker('A', probe)], { maxRestarts: 5 });
     const downs: Down[] = [];
     runtime.monitor('A', (d) => downs.push(d));
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
+    await exitHandled(runtime, 'A', 'error');
     expect(downs.map((d) => d.incarnation)).toEqual([1]);
   });
 
@@ -196,8 +192,7 @@ describe('monitors', () => {
     const runtime = start();
     await runtime.start([worker('W', watcher), worker('A', probe)]);
     runtime.monitor('A', 'W');
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     const downs = await runtime.call<unknown[]>('W', { type: 'DOWNS' });
     expect(downs).toEqual([
       { type: 'vigil.down', name: 'A', incarnation: 1, reason: expect.objectContaining({ kind: 'error' }) },
@@ -213,8 +208,7 @@ describe('monitors', () => {
     await runtime.start([worker('W', watcher, { restart: 'temporary' }), worker('A', probe)]);
     runtime.monitor('W', () => {});
     runtime.monitor('A', 'W');
-    makeExit(runtime, 'W', 'killed');
-    await quiesce();
+    await exitHandled(runtime, 'W', 'killed');
     expect(runtime.whichChildren()).toEqual([expect.objectContaining({ id: 'A', incarnation: 1 })]);
   });
 
@@ -224,8 +218,7 @@ describe('monitors', () => {
   ])('monitoring %s gives an immediate noproc down', async (_label, name) => {
     const runtime = start();
     await runtime.start([worker('T', probe, { restart: 'transient' })]);
-    makeExit(runtime, 'T', 'normal');
-    await quiesce();
+    await exitHandled(runtime, 'T', 'normal');
     const down = await new Promise<Down>((resolve) => runtime.monitor(name, resolve));
     expect(down).toEqual({ name, incarnation: 0, reason: Exit.noproc });
   });
@@ -236,8 +229,7 @@ describe('monitors', () => {
     const heard = vi.fn();
     runtime.monitor('A', heard)();
     runtime.monitor('Nobody', heard)();
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     expect(heard).not.toHaveBeenCalled();
   });
 

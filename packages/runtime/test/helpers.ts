@@ -2,7 +2,15 @@
  * Shared fixtures for the runtime tests: a probe machine that can be told to exit in each of
  * the ways the supervisor matrix needs, an event recorder, and small waiting helpers.
  */
-import { assign, setup } from 'xstate';
+import {
+  type AnyActorRef,
+  type AnyEventObject,
+  assign,
+  type EventObject,
+  fromCallback,
+  setup,
+  spawnChild,
+} from 'xstate';
 import {
   createRuntime,
   Exit,
@@ -148,4 +156,128 @@ export function startedLog(runtime: Runtime): string[] {
 /** `{ id: incarnation }` of every child of `supervisor`. */
 export function incarnations(runtime: Runtime, supervisor?: string): Record<string, number> {
   return Object.fromEntries(runtime.whichChildren(supervisor).map((c) => [c.id, c.incarnation]));
+}
+
+/**
+ * Counts the XState actors that really run, per worker name, independent of the registry: every
+ * incarnation of a `tracked` machine invokes one tracker and spawns another, each counted from
+ * its start until its cleanup runs. An incarnation that is up adds exactly 2 under its name; an
+ * incarnation that leaked (or leaked its children) shows as more.
+ */
+export class LiveActors {
+  private readonly counts = new Map<string, number>();
+  /** The tracker actor: counts itself under `input.name` while it runs. */
+  readonly tracker = fromCallback<EventObject, { name: string }>(({ input }) => {
+    this.counts.set(input.name, (this.counts.get(input.name) ?? 0) + 1);
+    return () => {
+      this.counts.set(input.name, (this.counts.get(input.name) ?? 0) - 1);
+    };
+  });
+
+  /** Live trackers under `name`. */
+  of(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+
+  /** Live incarnations under `name` (2 trackers each; a half can only come from a leak). */
+  incarnationsOf(name: string): number {
+    return this.of(name) / 2;
+  }
+
+  /** Every live tracker. */
+  total(): number {
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
+  }
+
+  /** Names with a live tracker. */
+  names(): string[] {
+    return [...this.counts].filter(([, c]) => c > 0).map(([name]) => name);
+  }
+
+  /**
+   * A probe (same events as `probe`) that invokes and spawns a tracker. With `readyAfterMs`
+   * it starts in `warming` and becomes `ready` after that delay: pair it with `readyWhen:
+   * isReady` to make its start slow. `stubborn` ignores `vigil.shutdown`.
+   */
+  machine(options: { readyAfterMs?: number; stubborn?: boolean } = {}) {
+    const running = {
+      on: {
+        STOP: '#tracked.done',
+        CRASH: {
+          actions: () => {
+            throw new Error('boom');
+          },
+        },
+        EXIT: {
+          actions: ({ self, event }: { self: AnyActorRef; event: AnyEventObject }) =>
+            exit(self, reasonOf(event.reason)),
+        },
+        ...(options.stubborn ? {} : { 'vigil.shutdown': '#tracked.done' }),
+      },
+    };
+    return setup({
+      types: { context: {} as { name: string }, input: {} as { name: string } },
+      actors: { tracker: this.tracker },
+    }).createMachine({
+      id: 'tracked',
+      context: ({ input }: { input: { name: string } }) => ({ name: input.name }),
+      invoke: {
+        src: 'tracker',
+        input: ({ context }: { context: { name: string } }) => ({ name: context.name }),
+      },
+      entry: spawnChild('tracker', {
+        input: ({ context }: { context: { name: string } }) => ({ name: context.name }),
+      }),
+      initial: options.readyAfterMs === undefined ? 'ready' : 'warming',
+      states: {
+        warming: { after: { [options.readyAfterMs ?? 0]: 'ready' }, ...running },
+        ready: running,
+        done: { type: 'final' },
+      },
+    } as never);
+  }
+}
+
+/** `readyWhen` for `LiveActors.machine({ readyAfterMs })`. */
+export function isReady(snapshot: unknown): boolean {
+  return (snapshot as { value?: unknown }).value === 'ready';
+}
+
+/** The input every tracked worker needs: its own name. */
+export const nameInput = ({ name }: { name: string }) => ({ name });
+
+/** Resolves once the incarnation now running as `name` has exited (its exit event was emitted). */
+export function exitOf(runtime: Runtime, name: string): Promise<unknown> {
+  return Promise.race([
+    runtime.events.waitFor('actor.crashed', (e) => e.name === name),
+    runtime.events.waitFor('actor.stopped', (e) => e.name === name),
+  ]);
+}
+
+/**
+ * Resolves once each supervisor in `supervisors` (innermost first) has handled everything queued
+ * on it before this call. A supervisor answers its operations in arrival order, so a request
+ * queued now (terminateChild of an id no child has) is answered only after the exits and restarts
+ * ahead of it: the answer is the event that means "done". A supervisor that is down or gone
+ * (it escalated) has nothing left to do.
+ */
+export async function drained(runtime: Runtime, ...supervisors: string[]): Promise<void> {
+  for (const name of supervisors.length > 0 ? supervisors : ['root']) {
+    await runtime.terminateChild('(drained)', name).catch(() => {});
+  }
+}
+
+/** `makeExit`, then waits until the exit was handled by `supervisors` (default: the root). */
+export async function exitHandled(
+  runtime: Runtime,
+  name: string,
+  reason: ReasonName,
+  ...supervisors: string[]
+): Promise<void> {
+  const exited = exitOf(runtime, name);
+  makeExit(runtime, name, reason);
+  await exited;
+  await drained(runtime, ...supervisors);
 }

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import {
+  AlreadyRunningError,
   createRuntime,
   DuplicateNameError,
   Exit,
@@ -21,12 +22,12 @@ import {
   worker,
 } from '../src/index.js';
 import {
+  exitHandled,
   failsOnStart,
   incarnations,
   makeExit,
   manualRuntime,
   probe,
-  quiesce,
   type ReasonName,
   record,
   startedLog,
@@ -111,8 +112,7 @@ describe('restart type × exit reason × strategy', () => {
       });
       const started = startedLog(runtime);
 
-      makeExit(runtime, 'B', reason);
-      await quiesce();
+      await exitHandled(runtime, 'B', reason);
 
       expect(incarnations(runtime)).toEqual(expected);
       expect(runtime.status('B')).toBe(bStatus);
@@ -149,8 +149,7 @@ describe('siblings under one_for_all / rest_for_one', () => {
         ],
         { strategy },
       );
-      makeExit(runtime, crasher, 'error');
-      await quiesce();
+      await exitHandled(runtime, crasher, 'error');
       expect(runtime.whichChildren().map((c) => c.id)).toEqual(ids);
       expect(incarnations(runtime)).toEqual(expected);
       expect(runtime.status('T')).toBe('undeclared');
@@ -163,11 +162,9 @@ describe('siblings under one_for_all / rest_for_one', () => {
       strategy: 'one_for_all',
       maxRestarts: 5,
     });
-    makeExit(runtime, 'B', 'normal');
-    await quiesce();
+    await exitHandled(runtime, 'B', 'normal');
     expect(runtime.status('B')).toBe('down');
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     expect(incarnations(runtime)).toEqual({ A: 2, B: 2 });
     expect(runtime.status('B')).toBe('running');
   });
@@ -207,8 +204,8 @@ describe('escalation', () => {
     const started = startedLog(runtime);
 
     const crashW = async () => {
-      makeExit(runtime, 'W', 'error');
-      await quiesce();
+      // The exit travels up: inner handles it, then outer, then the root.
+      await exitHandled(runtime, 'W', 'error', 'inner', 'outer', 'root');
     };
     await crashW(); // inner restarts W (1 of 1)
     expect(started).toEqual(['W@2']);
@@ -242,8 +239,7 @@ describe('escalation', () => {
       supervisor('sub', [worker('W', probe)], { maxRestarts: 0, restart: 'transient' }),
       worker('Other', probe),
     ]);
-    makeExit(runtime, 'W', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'W', 'error', 'sub', 'root');
     expect(runtime.status('sub')).toBe('down');
     expect(runtime.whichChildren()).toEqual([
       expect.objectContaining({ id: 'sub', status: 'stopped', incarnation: 1 }),
@@ -259,20 +255,23 @@ describe('escalation', () => {
 describe('intensity window', () => {
   it.each([
     // spacing, crashes, escalates
-    [600, 10, false], // the window (1000 ms) never holds more than 2 restarts
-    [1000, 10, false], // a restart exactly withinMs old has left the window
-    [400, 3, true], // 3 restarts within 1000 ms: more than 2
-    [0, 3, true],
+    // maxRestarts, spacing, crashes, escalates
+    [2, 600, 10, false], // the window (1000 ms) never holds more than 2 restarts
+    [2, 400, 3, true], // 3 restarts within 1000 ms: more than 2
+    [2, 0, 3, true],
+    // The boundary, as OTP's add_restart (R >= Now - Period): a restart exactly withinMs old
+    // still counts, one a millisecond older does not.
+    [1, 1000, 2, true],
+    [1, 1001, 10, false],
   ])(
-    'maxRestarts 2 within 1000 ms, crash every %i ms × %i → escalates: %s',
-    async (spacing, crashes, escalates) => {
+    'maxRestarts %i within 1000 ms, crash every %i ms × %i → escalates: %s',
+    async (maxRestarts, spacing, crashes, escalates) => {
       const { runtime, clock } = setupRuntime();
       const fatal = record(runtime, ['runtime.fatal']);
-      await runtime.start([worker('A', probe)], { maxRestarts: 2, withinMs: 1000 });
+      await runtime.start([worker('A', probe)], { maxRestarts, withinMs: 1000 });
       for (let i = 0; i < crashes; i++) {
         if (i > 0) await clock.advance(spacing);
-        makeExit(runtime, 'A', 'error');
-        await quiesce();
+        await exitHandled(runtime, 'A', 'error');
       }
       expect(fatal.length > 0).toBe(escalates);
       expect(runtime.state).toBe(escalates ? 'stopped' : 'running');
@@ -283,8 +282,7 @@ describe('intensity window', () => {
   it('reads monotonic time: a wall-clock jump does not slide the window', async () => {
     const { runtime, clock } = setupRuntime();
     await runtime.start([worker('A', probe)], { maxRestarts: 1, withinMs: 1000 });
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     clock.jump(60_000);
     makeExit(runtime, 'A', 'error');
     expect(await runtime.stopped).toEqual(INTENSITY_EXIT);
@@ -296,9 +294,8 @@ describe('intensity window', () => {
       [worker('T', probe, { restart: 'transient' }), worker('X', probe, { restart: 'temporary' })],
       { maxRestarts: 0 },
     );
-    makeExit(runtime, 'T', 'normal');
-    makeExit(runtime, 'X', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'T', 'normal');
+    await exitHandled(runtime, 'X', 'error');
     expect(runtime.state).toBe('running');
   });
 });
@@ -352,7 +349,7 @@ describe('shutdown', () => {
       worker('C', probe),
     ]);
     const stopping = runtime.stop();
-    await quiesce();
+    await runtime.events.waitFor('actor.stopped', (e) => e.name === 'Graceful');
     // C and Graceful are gone; Hang is waiting out its budget; A waits behind it.
     expect(log.map((e) => e.name)).toEqual(['C', 'Graceful']);
     await clock.advance(999);
@@ -398,8 +395,9 @@ describe('shutdown', () => {
     ]);
     await clock.advance(100);
     await starting;
+    const restarting = runtime.events.waitFor('actor.started', (e) => e.name === 'A' && e.incarnation === 2);
     runtime.send('A', { type: 'CRASH' });
-    await quiesce(); // A@2 is starting, waiting to be ready
+    await restarting; // A@2 is starting, waiting to be ready
     await runtime.stop();
     await clock.advance(100); // A@2 would become ready now
     expect(runtime.status('A')).not.toBe('running');
@@ -427,8 +425,7 @@ describe('backoff', () => {
       withinMs: 10_000,
     });
     for (const [i, delay] of [100, 200, 400, 500, 500].entries()) {
-      makeExit(runtime, 'A', 'error');
-      await quiesce();
+      await exitHandled(runtime, 'A', 'error');
       expect(runtime.whichChildren()[0]).toMatchObject({ status: 'restarting', incarnation: i + 1 });
       runtime.send('A', { type: 'INC' }); // a dead letter while restarting
       await clock.advance(delay - 1);
@@ -440,8 +437,7 @@ describe('backoff', () => {
     expect(runtime.deadLetters).toBe(5);
 
     await clock.advance(10_000); // up for withinMs: the failure count resets
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     expect(delays.at(-1)).toMatchObject({ delayMs: 100 });
   });
 
@@ -460,8 +456,7 @@ describe('backoff', () => {
         ],
         { maxRestarts: 10, withinMs: 10_000 },
       );
-      makeExit(runtime, 'A', 'error');
-      await quiesce();
+      await exitHandled(runtime, 'A', 'error', 'group');
       expect(restarted.map((e) => [e.name, e.delayMs])).toEqual([
         ['A', 300],
         ['B', 300],
@@ -477,8 +472,7 @@ describe('backoff', () => {
   it('stopping during a backoff delay cancels the restart', async () => {
     const { runtime, clock } = setupRuntime();
     await runtime.start([worker('A', probe, { backoff: { minMs: 100, maxMs: 100, factor: 1 } })]);
-    makeExit(runtime, 'A', 'error');
-    await quiesce();
+    await exitHandled(runtime, 'A', 'error');
     await runtime.stop();
     expect(clock.pendingTimers).toBe(0);
   });
@@ -505,6 +499,15 @@ describe('dynamic children', () => {
     await runtime.restartChild('D');
     expect(runtime.whichChildren().at(-1)).toMatchObject({ id: 'D', status: 'running', incarnation: 2 });
 
+    // OTP refuses to delete a running child ({error, running}): stop it first.
+    await expect(runtime.deleteChild('D')).rejects.toMatchObject({
+      code: 'ALREADY_RUNNING',
+      child: 'D',
+      operation: 'deleteChild',
+    });
+    await expect(runtime.restartChild('D')).rejects.toBeInstanceOf(AlreadyRunningError);
+    expect(runtime.whichChildren().at(-1)).toMatchObject({ id: 'D', status: 'running', incarnation: 2 });
+    await runtime.terminateChild('D');
     await runtime.deleteChild('D');
     expect(runtime.whichChildren().map((c) => c.id)).toEqual(['A', 'S']);
     expect(runtime.status('D')).toBe('undeclared');

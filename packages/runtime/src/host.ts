@@ -1,0 +1,33 @@
+/**
+ * @internal What actors and supervisors need from the runtime that runs them, and nothing more:
+ * the clock and the bus, the registry of names, the drain loop, and the few services below. The
+ * public `Runtime` creates one host and hands it to every process it starts; the registry and
+ * the drain loop are reachable only through it, so user code cannot couple to them.
+ */
+import type { EventObject } from 'xstate';
+import type { Clock } from './clock.js';
+import type { EventBus } from './events.js';
+import type { Registry } from './registry.js';
+import type { Runnable } from './scheduler.js';
+import type { ChildSpec, WorkerSpec } from './spec.js';
+
+/** @internal */
+export interface RuntimeHost {
+  readonly clock: Clock;
+  readonly events: EventBus;
+  readonly registry: Registry;
+  /** Puts an actor with queued messages in the run queue of the drain loop. */
+  schedule(actor: Runnable): void;
+  /** Declares every name of `spec` (itself and its subtree), or none if one is taken. */
+  declare(spec: ChildSpec): void;
+  /** Declares `spec`'s own name if it is not declared (a supervisor restarting). */
+  ensureDeclared(spec: ChildSpec): void;
+  /** Forgets every name of `spec`. */
+  undeclare(spec: ChildSpec): void;
+  /** Counts and reports a message that could not be delivered. */
+  deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void;
+  /** Reports a listener (exit, monitor) that threw; the error is contained. */
+  reportListenerError(event: string, err: unknown): void;
+  /** The input of a worker's incarnation (its `input`, called with the start context if a function). */
+  inputOf(spec: WorkerSpec, incarnation: number): unknown;
+}
