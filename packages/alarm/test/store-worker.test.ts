@@ -274,11 +274,22 @@ describe('errors', () => {
 
   it('a thread that dies rejects what is waiting, and everything after, with STORE_FAILED', async () => {
     await store.insert([alarm(T0)]);
-    const waiting = store.stats();
-    void storeThreadOf(store)!.terminate();
-    const err = await waiting.catch((e: unknown) => e);
+    await store.close();
+    store = openWorkerStore(db.file, { busyTimeoutMs: 300 });
+    // The request must still be unanswered when the thread dies. A read raced the terminate (the
+    // thread could answer it first, and the test then failed): a write that waits for a lock
+    // another connection holds cannot be answered before the lock is released or the busy timeout
+    // ends, long after the terminate was requested.
+    const blocker = new Database(db.file);
+    blocker.exec('BEGIN IMMEDIATE');
+    const waiting = store.insert([alarm(T0 + 1)]);
+    const err = await Promise.all([waiting.catch((e: unknown) => e), storeThreadOf(store)!.terminate()]).then(
+      ([e]) => e,
+    );
+    blocker.exec('ROLLBACK');
+    blocker.close();
     expect(err).toBeInstanceOf(StoreError);
-    expect(err).toMatchObject({ code: 'STORE_FAILED', operation: 'stats' });
+    expect(err).toMatchObject({ code: 'STORE_FAILED', operation: 'insert' });
     await expect(store.get(1)).rejects.toMatchObject({ code: 'STORE_FAILED', operation: 'get' });
     await store.close(); // still resolves
   });
