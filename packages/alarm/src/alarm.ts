@@ -14,8 +14,8 @@
  * - a `set` is answered only after the transaction holding it committed;
  * - an alarm is marked fired only after its target replied, in a transaction that also moves a
  *   series to its next occurrence; a crash in between leaves it pending, so it is delivered again;
- * - outcomes are committed promptly: at the end of the event-loop turn in which the replies
- *   arrived (one transaction for all of them), or, while a commit is running, right after it;
+ * - outcomes are committed promptly: right after the drain turn in which the replies arrived
+ *   (one transaction for all of them), or, while a commit is running, right after it;
  *   so a kill re-delivers only what was in flight, not what completed hundreds of ms before;
  * - a cancel never rewrites history: one that meets a delivery in flight is recorded as asked,
  *   the delivery's outcome is recorded as it happened, and the series stops;
@@ -567,32 +567,23 @@ class AlarmService {
   }
 
   /**
-   * Queues an outcome. Everything queued in one event-loop turn is committed in one transaction
-   * at the end of that turn (see `flushCompletionsSoon`); while a commit is running, outcomes
-   * wait for it and go in the next one. Group commit comes from what arrives together, never from waiting:
-   * an outcome that waited for more (as this did before) is a delivery a kill repeats.
+   * Queues an outcome. All outcomes of one drain turn are committed in one transaction, right
+   * after that turn: the runtime runs every actor's share of a turn in one macrotask, so the
+   * replies of a target's whole turn resolve in the microtasks that follow it, and the flush,
+   * queued by the first of them, runs after the last. Not later: a flush put off with
+   * `setImmediate` runs after the next drain turn (scheduled before it), so a target that takes
+   * 50 ms per turn held every outcome 50 ms more, and waiting for "more replies" (as this did
+   * before, up to four turns) made a kill repeat deliveries acknowledged 400 ms earlier. While
+   * a commit is running (a store on a worker thread), new outcomes wait for it and go together
+   * in the next one: group commit from what arrives together, never from waiting.
    */
   private settle(id: number, completion: Completion, announce: () => void): void {
     this.inFlight.add(id);
     this.completions.push({ completion, announce });
     if (!this.flushCompletionsQueued && !this.committing) {
       this.flushCompletionsQueued = true;
-      // After this turn's microtasks (every reply delivered in the same drain is in by then).
-      queueMicrotask(() => this.flushCompletionsSoon());
+      queueMicrotask(() => void this.flushCompletions());
     }
-  }
-
-  /**
-   * Commits now when every delivery in flight has answered (nothing else can join this batch);
-   * otherwise at the end of this event-loop turn, so that replies arriving in the same turn share
-   * the transaction. Never later: the wait is one turn, not a number of replies.
-   */
-  private flushCompletionsSoon(): void {
-    if (!this.closed && this.inFlight.size > this.completions.length) {
-      setImmediate(() => void this.flushCompletions());
-      return;
-    }
-    void this.flushCompletions();
   }
 
   private async flushCompletions(): Promise<void> {
@@ -621,7 +612,7 @@ class AlarmService {
     // Outcomes that arrived during the commit: the next transaction, now.
     if (this.completions.length > 0 && !this.flushCompletionsQueued && !this.closed) {
       this.flushCompletionsQueued = true;
-      queueMicrotask(() => this.flushCompletionsSoon());
+      queueMicrotask(() => void this.flushCompletions());
     }
     const now = this.clock.now();
     for (const { completion, announce } of batch) {
