@@ -10,7 +10,9 @@ import { reply, replyError, VigilError } from '@vigil/runtime';
 import { describe, expect, it } from 'vitest';
 import { fromCallback } from 'xstate';
 import type { Delivery } from '../src/request.js';
-import { collect, perTest, quiesce, rawExec, rawRows, startAlarms, T0 } from './helpers.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { AlarmStore } from '../src/store/types.js';
+import { collect, perTest, quiesce, rawExec, rawRows, recorder, startAlarms, T0 } from './helpers.js';
 
 const t = perTest();
 
@@ -134,5 +136,51 @@ describe('cancel while a delivery is in flight', () => {
     expect(row).toMatchObject({ status: 'cancelled', attempts: 1, cancelRequestedAt: T0 + 500 });
     expect(row!.lastError).toMatch(/cancel asked while a delivery was in flight/);
     expect(rawRows(t.db.file)).toHaveLength(1);
+  });
+});
+
+describe('cancel that commits while a read of due alarms is under way', () => {
+  it('the row the read returned as pending is not delivered: the caller was told it is cancelled', async () => {
+    // A store whose `due` reads the rows at once and answers only when the test lets it: the
+    // cancel commits in between, as it can with a store on a worker thread.
+    let release: () => void = () => {};
+    let hold = false;
+    let readStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      readStarted = resolve;
+    });
+    const store = (): AlarmStore => {
+      const inner = openSqliteStore(t.db.file);
+      const due: AlarmStore['due'] = async (...args) => {
+        const rows = await inner.due(...args);
+        if (hold && rows.length > 0) {
+          hold = false;
+          readStarted();
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        }
+        return rows;
+      };
+      return new Proxy(inner, {
+        get: (target, prop) => {
+          if (prop === 'due') return due;
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    };
+    const log = recorder();
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { store } });
+    const a = await t.h.client.set(T0 + 1000, 'Log');
+    hold = true;
+    void t.h.clock.advance(1000);
+    await started; // the read has the row, still pending
+    expect(await t.h.client.cancel(a.id)).toMatchObject({ status: 'cancelled' });
+    release();
+    await t.h.clock.advance(10);
+    await quiesce();
+    expect(log.deliveries).toEqual([]);
+    expect(await t.h.client.get(a.id)).toMatchObject({ status: 'cancelled', counts: { delivered: 0 } });
   });
 });
