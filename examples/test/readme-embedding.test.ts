@@ -16,7 +16,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // The driver the alarm package uses, to read both tables as they are on disk.
 const Database = createRequire(path.join(here, '../../packages/alarm/package.json'))(
   'better-sqlite3',
-) as typeof import('better-sqlite3');
+) as new (
+  file: string,
+  options: { readonly: boolean },
+) => { prepare(sql: string): { all(): unknown[] }; close(): void };
 const readme = fs.readFileSync(path.join(here, '../../README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('## Embedding Vigil'));
 const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
