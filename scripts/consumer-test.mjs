@@ -17,7 +17,7 @@
  * compiles better-sqlite3 again in the app where no prebuilt binary can be downloaded (a minute
  * or two). The app directory is removed on success and kept, with its path printed, on failure.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -153,8 +153,29 @@ if (!code || !printed) {
   fail('README.md: "Embedding Vigil" needs a ```js block followed by a ```text block of what it prints');
 } else {
   writeFileSync(join(app, 'app.mjs'), code[1]);
-  const r = run(process.execPath, ['app.mjs'], { cwd: app, timeout: 60_000 });
-  if (r.status !== 0 || r.stdout !== printed[1]) {
+  // The snippet is an app: it keeps running until SIGTERM. Wait until it has printed what the
+  // README says (or 60 s), then stop it as a service manager would; it must exit 0.
+  const r = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ['app.mjs'], { cwd: app, env });
+    let stdout = '';
+    let stderr = '';
+    const stop = () => child.kill('SIGTERM');
+    const timer = setTimeout(stop, 60_000);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.length >= printed[1].length) stop();
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('exit', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+  // The step's line comes from another actor's turn: compared as a set of lines, not in order.
+  const lines = (text) => text.split('\n').sort().join('\n');
+  if (r.status !== 0 || lines(r.stdout) !== lines(printed[1])) {
     fail(
       `README snippet: exit ${r.status}${r.signal ? ` (${r.signal})` : ''}, printed:\n${r.stdout}${r.stderr}` +
         `\nexpected:\n${printed[1]}`,

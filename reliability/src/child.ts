@@ -7,8 +7,10 @@
  * appended to the journal, one line per fact, each written by a single `write(2)` so a SIGKILL
  * leaves whole lines (at most the last one torn, which the parent skips):
  *
- *   D <life> <alarmId> <attempt> <deliveredAt> <scheduledFor> <tag>   a delivery reached the Sink
- *   C <life> <alarmId>                                                 its fired mark committed
+ *   D <life> <alarmId> <attempt> <deliveredAt> <scheduledFor> <tag> <occurrence>
+ *                                                                      a delivery reached the Sink
+ *   A <life> <at>                     the Sink's drain turn ended: its replies reach the Alarm now
+ *   C <life> <alarmId> <occurrence>                                    its fired mark committed
  *   F <life> <alarmId> <reason>                                        the alarm failed or was missed
  *   W <life> <tag> <step> <seq> <ranAt>                                a workflow step ran
  *   S <life> <tag> <seq>                                               its outcome committed
@@ -35,15 +37,27 @@ const write = (line: string, sync = false): void => {
   if (sync) fs.fsyncSync(journal);
 };
 
-/** The target: records each delivery durably, then accepts it. */
+/**
+ * The target: records each delivery durably, then accepts it. A reply reaches the Alarm only
+ * after the Sink's whole drain turn (up to a budget of deliveries, each fsynced): the `A` line,
+ * written by a microtask queued at the turn's first delivery, marks that instant.
+ */
+let turnMarked = false;
 const sink = fromCallback(({ receive }) => {
   receive((event) => {
+    if (!turnMarked) {
+      turnMarked = true;
+      queueMicrotask(() => {
+        turnMarked = false;
+        write(`A ${life} ${Date.now()}`);
+      });
+    }
     const d = event as unknown as {
       tag?: unknown;
-      alarm: { alarmId: number; attempt: number; scheduledFor: number };
+      alarm: { alarmId: number; occurrence: number; attempt: number; scheduledFor: number };
     };
     write(
-      `D ${life} ${d.alarm.alarmId} ${d.alarm.attempt} ${Date.now()} ${d.alarm.scheduledFor} ${String(d.tag)}`,
+      `D ${life} ${d.alarm.alarmId} ${d.alarm.attempt} ${Date.now()} ${d.alarm.scheduledFor} ${String(d.tag)} ${d.alarm.occurrence}`,
       true,
     );
     reply(event, true);
@@ -74,7 +88,7 @@ const chain = defineWorkflow<{ tag: number; hop: number }>({
 });
 
 const runtime = createRuntime({ callTimeoutMs: 30_000 });
-runtime.events.on('alarm.delivered', ({ id }) => write(`C ${life} ${id}`));
+runtime.events.on('alarm.delivered', ({ id, occurrence }) => write(`C ${life} ${id} ${occurrence}`));
 runtime.events.on('alarm.failed', ({ id, reason }) => write(`F ${life} ${id} ${oneLine(reason)}`));
 runtime.events.on('alarm.missed', ({ id }) => write(`F ${life} ${id} missed`));
 runtime.events.on('workflow.stepped', ({ runId, seq }) => write(`S ${life} ${runId.slice(1)} ${seq}`));

@@ -9,6 +9,9 @@
  * Options: --alarms N (acknowledged sets to make), --kills K, --seed S, --window MS (how long
  * sets and kills go on; default grows with N and K), --synchronous FULL|NORMAL (the store's
  * durability level, default FULL), --keep (leave the temp directory).
+ * It also prints, per kill, the duplicates it caused (deliveries whose fired mark the kill
+ * prevented from committing) and the gap between each such delivery's acknowledgement by the
+ * target and the kill (p50, p99, max): how long a completed delivery waited for its commit.
  * The last line printed is `torture: alarms=N kills=K delivered=D lost=L early=E duplicates=U`;
  * the exit code is 1 when a check fails.
  *
@@ -215,6 +218,8 @@ async function main(): Promise<number> {
 
   let lifeNumber = 0;
   let life!: Life;
+  /** When each killed life got its SIGKILL. */
+  const killedAt = new Map<number, number>();
   // Cancels: tag -> the life that acknowledged it; tags whose cancel got no answer (the life died)
   // may or may not be cancelled.
   const cancelled = new Map<number, number>();
@@ -336,6 +341,7 @@ async function main(): Promise<number> {
     const victim = life;
     if (!victim.alive) await sleep(10); // it exited on its own and is being replaced
     killing = true;
+    killedAt.set(victim.number, Date.now());
     await victim.kill();
     killing = false;
     spawn();
@@ -357,6 +363,7 @@ async function main(): Promise<number> {
       checkUntil,
       journal: readJournal(env.TORTURE_JOURNAL),
       finalLife: lifeNumber,
+      killedAt,
     });
     if (v.lost === 0 || Date.now() > drainDeadline) break;
     await sleep(250);
@@ -377,6 +384,7 @@ async function main(): Promise<number> {
     checkUntil,
     journal: readJournal(env.TORTURE_JOURNAL),
     finalLife: lifeNumber,
+    killedAt,
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const ok =
@@ -390,6 +398,13 @@ async function main(): Promise<number> {
     `torture: in flight at kills ${v.inFlightAtKills} (bound on duplicates), unexcused duplicates ${v.unexcused}, ` +
       `cancelled ${cancelled.size} (+${maybeCancelled.size} unanswered), delivered after a committed cancel ${v.resurrected}, ` +
       `failed ${v.failed}, lateness p50=${v.lateness.p50}ms p99=${v.lateness.p99}ms max=${v.lateness.max}ms`,
+  );
+  console.log(
+    `torture: duplicates per kill [${v.duplicatesPerKill.join(', ')}] (max ${Math.max(0, ...v.duplicatesPerKill)}); ` +
+      `gap from a duplicate's first acknowledgement to its kill p50=${v.duplicateGap.p50}ms ` +
+      `p99=${v.duplicateGap.p99}ms max=${v.duplicateGap.max}ms over ${v.duplicateGap.count} duplicates; ` +
+      `from the reply's arrival at the Alarm (end of the Sink's turn) p50=${v.duplicateGapFromArrival.p50}ms ` +
+      `p99=${v.duplicateGapFromArrival.p99}ms max=${v.duplicateGapFromArrival.max}ms over ${v.duplicateGapFromArrival.count}`,
   );
   for (const p of v.problems) console.log(`torture: problem: ${p}`);
   if (args.keep || !ok) console.log(`torture: kept ${dir}`);

@@ -14,9 +14,15 @@
  * - resurrected: a one-shot alarm whose cancel was acknowledged, delivered by a later life (after
  *   the cancel committed, only a delivery already in flight in that same life may still land);
  *   cancelled alarms, and those whose cancel got no answer, are not expected;
- * - duplicates: deliveries of a row beyond its first. Each must be excused by the crash window:
- *   its previous delivery happened in an earlier life, which was killed, and whose fired mark
- *   never committed (no `C` line in that life). Any other repeat is `unexcused`, and fails the run.
+ * - duplicates: deliveries of an occurrence (alarm id, occurrence number) beyond its first. Each
+ *   must be excused by the crash window: its previous delivery happened in an earlier life, which
+ *   was killed, and whose fired mark never committed (no `C` line in that life). Any other repeat
+ *   is `unexcused`, and fails the run;
+ * - per kill: the excused duplicates each kill caused, and for each the gap between its previous
+ *   delivery's acknowledgement and the kill, measured two ways: from the reply (the Sink replies
+ *   right after journaling the `D` line) and from the moment the reply reached the Alarm (the
+ *   end of the Sink's drain turn, `A` line). A long gap from the latter means an outcome waited
+ *   for its commit; the difference between the two is the target's own turn.
  */
 
 /** What the parent asked for under one tag (one `set` request). */
@@ -44,6 +50,8 @@ export interface VerdictInput {
   journal: string;
   /** Number of the last life, the one not killed. */
   finalLife: number;
+  /** When each killed life was killed (SIGKILL sent), UTC ms, by life number. */
+  killedAt?: Map<number, number>;
 }
 
 export interface Verdict {
@@ -58,6 +66,15 @@ export interface Verdict {
   duplicates: number;
   /** Duplicates not explained by a kill in the crash window. */
   unexcused: number;
+  /** Excused alarm duplicates caused by each kill, in kill order (killed lives only). */
+  duplicatesPerKill: number[];
+  /**
+   * Gap between a duplicated delivery's first acknowledgement and the kill that caused the
+   * duplicate, ms, over every excused alarm duplicate (0s when there is none).
+   */
+  duplicateGap: { p50: number; p99: number; max: number; count: number };
+  /** The same gap from the instant the reply reached the Alarm (`A` line); duplicates without one are left out. */
+  duplicateGapFromArrival: { p50: number; p99: number; max: number; count: number };
   /** Deliveries of a cancelled alarm by a life after the one that acknowledged the cancel. */
   resurrected: number;
   /** Deliveries made but not marked fired when their life was killed (sum over kills). */
@@ -83,6 +100,10 @@ interface StepRun {
 interface Delivery {
   life: number;
   id: number;
+  /** Occurrence number within the alarm's series (1 for a one-shot). */
+  occurrence: number;
+  /** When its reply reached the Alarm (the next `A` line of its life), if that was journaled. */
+  arrivedAt?: number;
   attempt: number;
   at: number;
   scheduledFor: number;
@@ -95,22 +116,32 @@ export function judge(input: VerdictInput): Verdict {
   const failedIds = new Set<number>();
   const stepRuns: StepRun[] = [];
   const stepCommitted = new Set<string>();
+  const awaitingArrival = new Map<number, Delivery[]>(); // life -> deliveries before its next A line
   for (const line of input.journal.split('\n')) {
     const f = line.split(' ');
-    if (f[0] === 'D' && f.length === 7) {
-      const [life, id, attempt, at, scheduledFor, tag] = f.slice(1).map(Number) as number[];
-      if ([life, id, attempt, at, scheduledFor, tag].every(Number.isFinite)) {
-        deliveries.push({
+    if (f[0] === 'D' && (f.length === 7 || f.length === 8)) {
+      const [life, id, attempt, at, scheduledFor, tag, occurrence = 1] = f.slice(1).map(Number) as number[];
+      if ([life, id, attempt, at, scheduledFor, tag, occurrence].every(Number.isFinite)) {
+        const d: Delivery = {
           life: life!,
           id: id!,
+          occurrence: occurrence!,
           attempt: attempt!,
           at: at!,
           scheduledFor: scheduledFor!,
           tag: tag!,
-        });
+        };
+        deliveries.push(d);
+        const waiting = awaitingArrival.get(d.life) ?? [];
+        waiting.push(d);
+        awaitingArrival.set(d.life, waiting);
       }
-    } else if (f[0] === 'C' && f.length === 3) {
-      committed.add(`${f[1]}:${f[2]}`);
+    } else if (f[0] === 'A' && f.length === 3) {
+      const [life, at] = [Number(f[1]), Number(f[2])];
+      for (const d of awaitingArrival.get(life) ?? []) d.arrivedAt = at;
+      awaitingArrival.delete(life);
+    } else if (f[0] === 'C' && (f.length === 3 || f.length === 4)) {
+      committed.add(`${f[1]}:${f[2]}:${f[3] ?? 1}`);
     } else if (f[0] === 'W' && f.length === 6) {
       const [life, tag, seq, at] = [f[1], f[2], f[4], f[5]].map(Number) as number[];
       if ([life, tag, seq, at].every(Number.isFinite))
@@ -127,7 +158,8 @@ export function judge(input: VerdictInput): Verdict {
   const problem = (text: string) => {
     if (problems.length < 20) problems.push(text);
   };
-  const byRow = new Map<number, Delivery[]>();
+  // Deliveries of each occurrence: `${id}:${occurrence}`.
+  const byOccurrence = new Map<string, Delivery[]>();
   const seen = new Map<string, number>(); // expected item -> row id that delivered it
   const firstLateness: number[] = [];
   let early = 0;
@@ -135,9 +167,10 @@ export function judge(input: VerdictInput): Verdict {
   // Two rows delivering the same occurrence: a recurring alarm's next row inserted twice.
   let crossRow = 0;
   for (const d of deliveries) {
-    const list = byRow.get(d.id) ?? [];
+    const occurrenceKey = `${d.id}:${d.occurrence}`;
+    const list = byOccurrence.get(occurrenceKey) ?? [];
     list.push(d);
-    byRow.set(d.id, list);
+    byOccurrence.set(occurrenceKey, list);
     const plan = input.planned.get(d.tag);
     if (!plan) {
       early++;
@@ -239,27 +272,42 @@ export function judge(input: VerdictInput): Verdict {
       }
     }
   }
-  for (const [id, list] of byRow) {
+  const perKill = new Map<number, number>();
+  const gaps: number[] = [];
+  const arrivalGaps: number[] = [];
+  for (const [key, list] of byOccurrence) {
     for (let k = 1; k < list.length; k++) {
       duplicates++;
       const prev = list[k - 1]!;
       const cur = list[k]!;
       const excused =
-        prev.life < cur.life && prev.life < input.finalLife && !committed.has(`${prev.life}:${id}`);
+        prev.life < cur.life && prev.life < input.finalLife && !committed.has(`${prev.life}:${key}`);
       if (!excused) {
         unexcused++;
         problem(
-          `alarm ${id} delivered again in life ${cur.life} after life ${prev.life} (attempt ${cur.attempt})`,
+          `alarm ${prev.id} occurrence ${prev.occurrence} delivered again in life ${cur.life} after life ${prev.life} (attempt ${cur.attempt})`,
         );
+        continue;
       }
+      perKill.set(prev.life, (perKill.get(prev.life) ?? 0) + 1);
+      const killedAt = input.killedAt?.get(prev.life);
+      if (killedAt !== undefined) gaps.push(killedAt - prev.at);
+      if (killedAt !== undefined && prev.arrivedAt !== undefined) arrivalGaps.push(killedAt - prev.arrivedAt);
     }
   }
+  const killedLives = [...(input.killedAt?.keys() ?? [])].sort((a, b) => a - b);
+  const duplicatesPerKill = killedLives.map((life) => perKill.get(life) ?? 0);
+  const spread = (values: number[]) => {
+    values.sort((a, b) => a - b);
+    const at = (p: number) => values[Math.min(values.length - 1, Math.floor(p * values.length))] ?? 0;
+    return { p50: at(0.5), p99: at(0.99), max: values.at(-1) ?? 0, count: values.length };
+  };
 
   // For each killed life: deliveries it made whose fired mark it never committed.
   let inFlightAtKills = 0;
   const counted = new Set<string>();
   for (const d of deliveries) {
-    const key = `${d.life}:${d.id}`;
+    const key = `${d.life}:${d.id}:${d.occurrence}`;
     if (d.life < input.finalLife && !committed.has(key) && !counted.has(key)) {
       counted.add(key);
       inFlightAtKills++;
@@ -307,6 +355,9 @@ export function judge(input: VerdictInput): Verdict {
     early,
     duplicates,
     unexcused,
+    duplicatesPerKill,
+    duplicateGap: spread(gaps),
+    duplicateGapFromArrival: spread(arrivalGaps),
     resurrected,
     inFlightAtKills,
     unackedDeliveries,

@@ -92,6 +92,48 @@ describe('one-shot alarms', () => {
   });
 });
 
+describe('duplicates per kill', () => {
+  it('counts the excused duplicates of each kill and the gap from first acknowledgement to the kill', () => {
+    const lines = [
+      `D 1 7 1 ${AT} ${AT} 1`,
+      `D 1 8 1 ${AT + 40} ${AT} 2`,
+      `A 1 ${AT + 45}`,
+      `D 2 7 2 ${AT + 900} ${AT} 1`,
+      `D 2 8 2 ${AT + 900} ${AT} 2`,
+      'C 2 7',
+      'C 2 8',
+      `D 2 9 1 ${AT + 1000} ${AT} 3`,
+      `D 3 9 2 ${AT + 2000} ${AT} 3`,
+      'C 3 9',
+    ];
+    const plan: [number, Planned][] = [
+      [1, { at: AT }],
+      [2, { at: AT }],
+      [3, { at: AT }],
+    ];
+    const v = judge({
+      ...input(
+        lines,
+        plan,
+        [
+          [1, 7],
+          [2, 8],
+          [3, 9],
+        ],
+        3,
+      ),
+      killedAt: new Map([
+        [1, AT + 50],
+        [2, AT + 1003],
+      ]),
+    });
+    expect(v).toMatchObject({ duplicates: 3, unexcused: 0, duplicatesPerKill: [2, 1] });
+    expect(v.duplicateGap).toEqual({ p50: 10, p99: 50, max: 50, count: 3 });
+    // Life 1's replies reached the Alarm at +45 (5 ms before its kill); life 2's never did.
+    expect(v.duplicateGapFromArrival).toEqual({ p50: 5, p99: 5, max: 5, count: 2 });
+  });
+});
+
 describe('cancelled alarms', () => {
   it('not expected; a delivery by a later life than the one that acknowledged the cancel is resurrected', () => {
     const base = input([`D 1 7 1 ${AT} ${AT} 1`], [[1, { at: AT }]], [[1, 7]]);
@@ -109,13 +151,23 @@ describe('cancelled alarms', () => {
 
 describe('recurring alarms', () => {
   const every = 1000;
-  it('every occurrence up to checkUntil is expected; each is a different row', () => {
+  it('every occurrence up to checkUntil is expected; one series id, one occurrence number each', () => {
     const lines = Array.from(
       { length: 11 },
-      (_, n) => `D 2 ${10 + n} 1 ${AT + n * every} ${AT + n * every} 1`,
+      (_, n) => `D 2 10 1 ${AT + n * every} ${AT + n * every} 1 ${n + 1}`,
     );
     const v = judge(input(lines, [[1, { at: AT, every }]], [[1, 10]]));
     expect(v).toMatchObject({ expected: 11, delivered: 11, lost: 0, early: 0, duplicates: 0 });
+  });
+
+  it('the same occurrence of a series delivered again after a kill: a duplicate, excused if never marked', () => {
+    const lines = [`D 1 10 1 ${AT} ${AT} 1 1`, `D 2 10 1 ${AT + 50} ${AT} 1 1`, 'C 2 10 1'];
+    expect(judge(input(lines, [[1, { at: AT, every }]], [[1, 10]]))).toMatchObject({
+      duplicates: 1,
+      unexcused: 0,
+    });
+    const marked = [`D 1 10 1 ${AT} ${AT} 1 1`, 'C 1 10 1', `D 2 10 1 ${AT + 50} ${AT} 1 1`];
+    expect(judge(input(marked, [[1, { at: AT, every }]], [[1, 10]])).unexcused).toBe(1);
   });
 
   it('a missing occurrence is lost; an off-grid one is wrong', () => {

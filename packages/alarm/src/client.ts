@@ -5,7 +5,7 @@
 import type { Runtime } from '@vigil/runtime';
 import type { AlarmStats } from './alarm.js';
 import type { When } from './parse.js';
-import type { Alarm, AlarmInput, SetOptions } from './request.js';
+import type { Alarm, AlarmInput, Occurrence, SetOptions } from './request.js';
 import type { ListFilter } from './store/types.js';
 
 /** Options of the client's calls. */
@@ -55,14 +55,31 @@ export class AlarmClient {
     return this.request({ type: 'alarm.setMany', items });
   }
 
-  /** Cancels a pending alarm. Resolves with the alarm (whatever its status), or null if unknown. */
+  /**
+   * Cancels a pending alarm; for a recurring alarm, the whole series, whichever occurrence is
+   * pending. Resolves with the alarm (whatever its status), or null if unknown. If an occurrence
+   * is being delivered at that moment, the delivery is not recalled: the answer is `pending` with
+   * `cancelRequestedAt` set, the delivery's outcome is recorded when it comes, and nothing is
+   * delivered after it (`alarm.cancelled` is emitted then).
+   */
   cancel(id: number): Promise<Alarm | null> {
     return this.request({ type: 'alarm.cancel', id });
   }
 
-  /** One alarm, or null. */
+  /** One alarm (a whole series for a recurring one: next instant, status, counts), or null. */
   get(id: number): Promise<Alarm | null> {
     return this.request({ type: 'alarm.get', id });
+  }
+
+  /**
+   * The settled occurrences of an alarm, oldest first, paged (`afterSeq`, `limit`, default 100);
+   * null if there is no such alarm. A one-shot alarm has one once it fired, failed or was missed.
+   *
+   * @example
+   * for (const o of (await alarms.history(id)) ?? []) console.log(o.seq, o.outcome, o.attempts);
+   */
+  history(id: number, page: { limit?: number; afterSeq?: number } = {}): Promise<Occurrence[] | null> {
+    return this.request({ type: 'alarm.history', id, filter: page });
   }
 
   /** Alarms by status and target, paged by id (`afterId`, `limit`). */

@@ -13,6 +13,8 @@ declare module '@vigil/runtime' {
     /** An alarm came due and its message is being delivered. */
     'alarm.fired': {
       id: number;
+      /** Number of the occurrence in the series (1 for a one-shot alarm). */
+      occurrence: number;
       target: string;
       attempt: number;
       scheduledFor: number;
@@ -20,7 +22,14 @@ declare module '@vigil/runtime' {
       at: number;
     };
     /** The target accepted and processed the message; the alarm is marked fired. */
-    'alarm.delivered': { id: number; target: string; attempt: number; lateMs: number; at: number };
+    'alarm.delivered': {
+      id: number;
+      occurrence: number;
+      target: string;
+      attempt: number;
+      lateMs: number;
+      at: number;
+    };
     /** Delivery failed for a reason that may pass; the alarm fires again at `nextAt`. */
     'alarm.retried': {
       id: number;
@@ -34,7 +43,10 @@ declare module '@vigil/runtime' {
     'alarm.failed': { id: number; target: string; reason: string; at: number };
     /** The misfire policy skipped an alarm that came due too long ago. */
     'alarm.missed': { id: number; target: string; lateMs: number; at: number };
-    /** The alarm was cancelled while pending. */
+    /**
+     * The alarm (the whole series) was cancelled: at once if nothing was in flight, else when the
+     * outcome of the delivery in flight was committed (see `Alarm.cancelRequestedAt`).
+     */
     'alarm.cancelled': { id: number; at: number };
     /** The Timer woke before the instant it planned (the wall clock went back, or a timer ran early). */
     'timer.premature': { aheadMs: number; at: number };

@@ -1,7 +1,7 @@
 import './events.js';
 
 export type { AlarmServiceInput, AlarmStats } from './alarm.js';
-export { alarmLogic } from './alarm.js';
+export { alarmLogic, isAlarmTarget } from './alarm.js';
 export type { ClientOptions } from './client.js';
 export { AlarmClient } from './client.js';
 export { MAX_DURATION_MS, MAX_TEXT_LENGTH, parseDuration } from './duration.js';
@@ -26,8 +26,16 @@ export type { ParsedWhen, ParseOptions, When } from './parse.js';
 export { checkZone, formatInstant, MAX_INSTANT, parseWhen, zoneOffsetMinutes } from './parse.js';
 export type { MisfirePolicy, Recurrence } from './recurrence.js';
 export { MIN_INTERVAL_MS, nextOccurrence, validateMisfire, validateRecurrence } from './recurrence.js';
-export type { Alarm, AlarmInput, AlarmRequest, Delivery, DeliveryInfo, SetOptions } from './request.js';
-export { prepareAlarm, toAlarm } from './request.js';
+export type {
+  Alarm,
+  AlarmInput,
+  AlarmRequest,
+  Delivery,
+  DeliveryInfo,
+  Occurrence,
+  SetOptions,
+} from './request.js';
+export { prepareAlarm, toAlarm, toOccurrence } from './request.js';
 export { alarmSupervisor } from './spec.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export type { SqliteStoreOptions } from './store/sqlite.js';
@@ -40,6 +48,9 @@ export type {
   DueCursor,
   ListFilter,
   NewAlarm,
+  OccurrenceOutcome,
+  OccurrenceRow,
+  SettledOccurrence,
   StoreStats,
 } from './store/types.js';
 export { ALARM_STATUSES } from './store/types.js';

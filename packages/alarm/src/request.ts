@@ -8,7 +8,14 @@ import { decodeMessage, encodeMessage } from './message.js';
 import type { ResolvedAlarmOptions, RetryBackoff } from './options.js';
 import { parseWhen, type When } from './parse.js';
 import { type MisfirePolicy, type Recurrence, validateMisfire, validateRecurrence } from './recurrence.js';
-import type { AlarmRow, AlarmStatus, ListFilter, NewAlarm } from './store/types.js';
+import type {
+  AlarmRow,
+  AlarmStatus,
+  ListFilter,
+  NewAlarm,
+  OccurrenceOutcome,
+  OccurrenceRow,
+} from './store/types.js';
 
 /** Per-alarm options of `set`. */
 export interface SetOptions {
@@ -32,12 +39,17 @@ export interface AlarmInput {
   options?: SetOptions;
 }
 
-/** A stored alarm, as the API returns it. */
+/**
+ * A stored alarm, as the API returns it. A recurring alarm is one series: `id` names it for its
+ * whole life, `status` is the series' (`pending` while an occurrence is to come), and `fireAt`,
+ * `scheduledFor`, `attempts`, `lastError` describe its current (or last) occurrence. A one-shot
+ * alarm is a series of one.
+ */
 export interface Alarm {
   id: number;
-  /** When it fires next (moved by retries). */
+  /** When it fires next (moved by retries; for a series, the next occurrence). */
   fireAt: number;
-  /** The instant it was scheduled for. */
+  /** The instant the current (or last) occurrence was scheduled for. */
   scheduledFor: number;
   target: string;
   /** The message, or null if the stored text can no longer be decoded. */
@@ -49,11 +61,45 @@ export interface Alarm {
   firedAt: number | null;
   key: string | null;
   recurrence: Recurrence | null;
+  /** Number of the current (or last) occurrence, from 1. */
+  occurrence: number;
+  /** Occurrences settled so far, by outcome. */
+  counts: { delivered: number; missed: number; failed: number };
+  /**
+   * When a cancel was asked, if one was. A cancel that met a delivery in flight does not recall
+   * it: the alarm stays `pending` with this set until the delivery's outcome is recorded, then
+   * the series stops (`cancelled`; a one-shot alarm whose delivery went through ends `fired`).
+   */
+  cancelRequestedAt: number | null;
+}
+
+/** One settled occurrence of a series, as `history` returns it. */
+export interface Occurrence {
+  /** The series. */
+  alarmId: number;
+  /** Its number in the series, from 1 (what deliveries carry as `alarm.occurrence`). */
+  seq: number;
+  scheduledFor: number;
+  /** Delivery attempts it took. */
+  attempts: number;
+  outcome: OccurrenceOutcome;
+  /** Why it failed or was missed; null if delivered. */
+  error: string | null;
+  /** When it was delivered, failed or missed. */
+  settledAt: number;
 }
 
 /** What a delivered message carries beside its own fields, under the key `alarm`. */
 export interface DeliveryInfo {
+  /** The series' id: the id `set` returned, the same for every occurrence. */
   alarmId: number;
+  /** Number of this occurrence in the series, from 1 (always 1 for a one-shot alarm). */
+  occurrence: number;
+  /**
+   * `"<alarmId>.<occurrence>"`: unique per occurrence, the same on every attempt and on a
+   * redelivery after a crash. The key a target de-duplicates on.
+   */
+  occurrenceId: string;
   /** 1 for the first delivery; higher on retries and on redelivery after a crash. */
   attempt: number;
   firedAt: number;
@@ -72,6 +118,7 @@ export type AlarmRequest =
   | { type: 'alarm.setMany'; items: AlarmInput[]; requestedAt?: number }
   | { type: 'alarm.cancel'; id: number }
   | { type: 'alarm.get'; id: number }
+  | { type: 'alarm.history'; id: number; filter?: { limit?: number; afterSeq?: number } }
   | { type: 'alarm.list'; filter?: ListFilter }
   | { type: 'alarm.stats' };
 
@@ -181,6 +228,22 @@ function viewOf(row: AlarmRow, message: Record<string, unknown> | null): Alarm {
     firedAt: row.firedAt,
     key: row.key,
     recurrence: tryRecurrence(row.recurrence),
+    occurrence: row.occurrence,
+    counts: { delivered: row.deliveredCount, missed: row.missedCount, failed: row.failedCount },
+    cancelRequestedAt: row.cancelRequestedAt,
+  };
+}
+
+/** The API view of a history row. */
+export function toOccurrence(row: OccurrenceRow): Occurrence {
+  return {
+    alarmId: row.alarmId,
+    seq: row.seq,
+    scheduledFor: row.scheduledFor,
+    attempts: row.attempts,
+    outcome: row.outcome,
+    error: row.error,
+    settledAt: row.settledAt,
   };
 }
 

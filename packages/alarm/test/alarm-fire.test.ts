@@ -76,7 +76,7 @@ describe('when it fires', () => {
 });
 
 describe('the delivery', () => {
-  it('is the message plus `alarm: { alarmId, attempt, firedAt, scheduledFor }`', async () => {
+  it('is the message plus `alarm: { alarmId, occurrence, occurrenceId, attempt, firedAt, scheduledFor }`', async () => {
     const log = recorder();
     const { client, clock } = await start({ Log: log });
     const a = await client.set(T0 + 1000, 'Log', { type: 'notify', text: 'hi', nested: { n: [1, 2] } });
@@ -87,7 +87,14 @@ describe('the delivery', () => {
       type: 'notify',
       text: 'hi',
       nested: { n: [1, 2] },
-      alarm: { alarmId: a.id, attempt: 1, firedAt: T0 + 1000, scheduledFor: T0 + 1000 },
+      alarm: {
+        alarmId: a.id,
+        occurrence: 1,
+        occurrenceId: `${a.id}.1`,
+        attempt: 1,
+        firedAt: T0 + 1000,
+        scheduledFor: T0 + 1000,
+      },
     });
     // A message without a type is delivered as type 'alarm'.
     expect(log.deliveries[1]).toMatchObject({ type: 'alarm', text: 'no type', alarm: { alarmId: b.id } });
@@ -116,7 +123,14 @@ describe('what the target answers', () => {
     await clock.advance(1);
     await quiesce();
     expect(flaky.deliveries.map((d) => d.alarm)).toEqual([
-      { alarmId: a.id, attempt: 3, firedAt: T0 + 4000, scheduledFor: T0 + 1000 },
+      {
+        alarmId: a.id,
+        occurrence: 1,
+        occurrenceId: `${a.id}.1`,
+        attempt: 3,
+        firedAt: T0 + 4000,
+        scheduledFor: T0 + 1000,
+      },
     ]);
     expect(await client.get(a.id)).toMatchObject({ status: 'fired', attempts: 3 });
   });
@@ -207,7 +221,7 @@ describe('what the target answers', () => {
 });
 
 describe('recurring alarms', () => {
-  it('every: the next occurrence is inserted in the same store call as the fired mark', async () => {
+  it('every: one row for the series; the fired mark moves it to the next occurrence in one store call', async () => {
     const spy = spyStore(t.db.file);
     const log = recorder();
     const { client, clock } = await start({ Log: log }, { store: spy.store });
@@ -221,18 +235,32 @@ describe('recurring alarms', () => {
       expect.objectContaining({
         kind: 'fired',
         id: a.id,
-        next: expect.objectContaining({ fireAt: T0 + 20_000 }),
+        occurrence: { seq: 1, scheduledFor: T0 + 10_000 },
+        next: T0 + 20_000,
       }),
     ]);
     const rows = rawRows(t.db.file);
-    expect(rows.map((r) => [r.status, r.fireAt])).toEqual([
-      ['fired', T0 + 10_000],
-      ['pending', T0 + 20_000],
-    ]);
-    expect(rows[1]!.recurrence).toBe(rows[0]!.recurrence);
+    expect(rows.map((r) => [r.id, r.status, r.fireAt])).toEqual([[a.id, 'pending', T0 + 20_000]]);
     await clock.advance(20_000);
     await quiesce();
-    expect(log.deliveries.map((d) => d.alarm.scheduledFor)).toEqual([T0 + 10_000, T0 + 20_000, T0 + 30_000]);
+    expect(log.deliveries.map((d) => [d.alarm.alarmId, d.alarm.occurrence, d.alarm.scheduledFor])).toEqual([
+      [a.id, 1, T0 + 10_000],
+      [a.id, 2, T0 + 20_000],
+      [a.id, 3, T0 + 30_000],
+    ]);
+    expect(await client.get(a.id)).toMatchObject({
+      id: a.id,
+      status: 'pending',
+      fireAt: T0 + 40_000,
+      occurrence: 4,
+      counts: { delivered: 3, missed: 0, failed: 0 },
+      recurrence: { every: '10 seconds' },
+    });
+    expect((await client.history(a.id))?.map((o) => [o.seq, o.outcome, o.scheduledFor])).toEqual([
+      [1, 'delivered', T0 + 10_000],
+      [2, 'delivered', T0 + 20_000],
+      [3, 'delivered', T0 + 30_000],
+    ]);
   });
 
   it('cron in a zone: fires at each matching instant', async () => {
@@ -252,21 +280,64 @@ describe('recurring alarms', () => {
       '2026-01-02T08:00:00.000Z',
       '2026-01-03T08:00:00.000Z',
     ]);
-    expect(rawRows(t.db.file).map((r) => r.status)).toEqual(['fired', 'fired', 'fired', 'pending']);
+    expect(rawRows(t.db.file).map((r) => [r.status, new Date(r.fireAt).toISOString()])).toEqual([
+      ['pending', '2026-01-04T08:00:00.000Z'],
+    ]);
   });
 
-  it('a cancelled occurrence stops the series', async () => {
+  it('cancel(id) stops the series whichever occurrence is pending; get shows it', async () => {
     const log = recorder();
-    const { client, clock } = await start({ Log: log });
-    await client.set(T0 + 1000, 'Log', {}, { recurrence: { every: '1 s' } });
-    await clock.advance(1000);
+    const { client, clock, runtime } = await start({ Log: log });
+    const a = await client.set(T0 + 1000, 'Log', {}, { recurrence: { every: '1 s' } });
+    await clock.advance(2000);
     await quiesce();
-    const next = (await client.list({ status: 'pending' }))[0]!;
-    await client.cancel(next.id);
+    expect(log.deliveries).toHaveLength(2);
+    const cancelled = collect(runtime, 'alarm.cancelled');
+    expect(await client.cancel(a.id)).toMatchObject({
+      id: a.id,
+      status: 'cancelled',
+      occurrence: 3,
+      fireAt: T0 + 3000,
+      counts: { delivered: 2, missed: 0, failed: 0 },
+    });
+    expect(cancelled).toEqual([expect.objectContaining({ id: a.id })]);
     await clock.advance(10_000);
     await quiesce();
-    expect(log.deliveries).toHaveLength(1);
+    expect(log.deliveries).toHaveLength(2);
     expect(await client.list({ status: 'pending' })).toEqual([]);
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it('the idempotency key resolves to the series, also after occurrences fired', async () => {
+    const log = recorder();
+    const { client, clock } = await start({ Log: log });
+    const opts = { key: 'standup', recurrence: { every: '1 s' } };
+    const a = await client.set(T0 + 1000, 'Log', {}, opts);
+    await clock.advance(3000);
+    await quiesce();
+    const again = await client.set(T0 + 5000, 'Log', {}, opts);
+    expect(again).toMatchObject({ id: a.id, status: 'pending', occurrence: 4, key: 'standup' });
+  });
+
+  it('an occurrence that fails does not end the series; the counts and history say so', async () => {
+    let calls = 0;
+    const picky = recorder(() => (++calls === 2 ? 'refuse' : 'ok'));
+    const { client, clock } = await start({ Picky: picky });
+    const a = await client.set(T0 + 1000, 'Picky', {}, { recurrence: { every: '1 s' } });
+    await clock.advance(3000);
+    await quiesce();
+    expect(await client.get(a.id)).toMatchObject({
+      status: 'pending',
+      occurrence: 4,
+      counts: { delivered: 2, missed: 0, failed: 1 },
+    });
+    expect((await client.history(a.id))?.map((o) => [o.seq, o.outcome])).toEqual([
+      [1, 'delivered'],
+      [2, 'failed'],
+      [3, 'delivered'],
+    ]);
+    expect((await client.history(a.id))?.[1]?.error).toMatch(/refused it/);
+    expect(await client.history(9999)).toBeNull();
   });
 });
 

@@ -158,6 +158,8 @@ describe('bad input gets a typed error and changes nothing', () => {
     ['boolean as time', true, 'Log', {}, undefined, 'INVALID_TIME'],
     ['empty object as time', {}, 'Log', {}, undefined, 'INVALID_TIME'],
     ['unknown target', T0 + 1000, 'Nobody', {}, undefined, 'UNKNOWN_TARGET'],
+    // A supervisor is declared but takes no messages: only workers are targets.
+    ['a supervisor as target', T0 + 1000, 'alarms', {}, undefined, 'UNKNOWN_TARGET'],
     ['non-string target', T0 + 1000, 42, {}, undefined, 'UNKNOWN_TARGET'],
     ['function in message', T0 + 1000, 'Log', { f: () => 1 }, undefined, 'INVALID_PAYLOAD'],
     ['BigInt in message', T0 + 1000, 'Log', { n: 10n }, undefined, 'INVALID_PAYLOAD'],

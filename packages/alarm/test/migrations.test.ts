@@ -117,4 +117,109 @@ describe('schema migrations', () => {
     expect(cols.map((c) => c.name)).not.toContain('scheduled_for');
     db.close();
   });
+
+  it('v3 links the rows of each recurring series written by v2 into one series with its history', async () => {
+    // As v2 left it: each occurrence a new row, created when the previous one settled.
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    migrate(db, file, 2);
+    const ins = db.prepare(
+      `INSERT INTO alarms (fire_at, scheduled_for, target, message, status, attempts, last_error, created_at,
+         fired_at, settled_at, key, recurrence)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const every = '{"every":1000}';
+    // Series A (key 'tick'): delivered, missed, delivered, then pending occurrence 4.
+    ins.run(
+      T0 + 1000,
+      T0 + 1000,
+      'Log',
+      '{"a":1}',
+      'fired',
+      1,
+      null,
+      T0,
+      T0 + 1001,
+      T0 + 1001,
+      'tick',
+      every,
+    );
+    ins.run(
+      T0 + 2000,
+      T0 + 2000,
+      'Log',
+      '{"a":1}',
+      'missed',
+      0,
+      'missed: 9 ms late',
+      T0 + 1001,
+      null,
+      T0 + 2009,
+      null,
+      every,
+    );
+    // A one-shot alarm in between: left as it is.
+    ins.run(T0 + 500, T0 + 500, 'Log', '{"b":1}', 'fired', 1, null, T0, T0 + 500, T0 + 500, null, null);
+    ins.run(
+      T0 + 3000,
+      T0 + 3000,
+      'Log',
+      '{"a":1}',
+      'fired',
+      2,
+      null,
+      T0 + 2009,
+      T0 + 3100,
+      T0 + 3100,
+      null,
+      every,
+    );
+    ins.run(T0 + 4000, T0 + 4000, 'Log', '{"a":1}', 'pending', 0, null, T0 + 3100, null, null, null, every);
+    // Series B, same shape but another message, cancelled at its second occurrence.
+    ins.run(T0 + 1000, T0 + 1000, 'Log', '{"c":1}', 'fired', 1, null, T0, T0 + 1001, T0 + 1001, null, every);
+    ins.run(
+      T0 + 2000,
+      T0 + 2000,
+      'Log',
+      '{"c":1}',
+      'cancelled',
+      0,
+      null,
+      T0 + 1001,
+      null,
+      T0 + 1500,
+      null,
+      every,
+    );
+    db.close();
+
+    const store = openSqliteStore(file);
+    expect((await store.list()).map((r) => r.id)).toEqual([1, 3, 6]);
+    expect(await store.get(1)).toMatchObject({
+      status: 'pending',
+      fireAt: T0 + 4000,
+      scheduledFor: T0 + 4000,
+      key: 'tick',
+      occurrence: 4,
+      deliveredCount: 2,
+      missedCount: 1,
+      failedCount: 0,
+      firedAt: T0 + 3100,
+    });
+    expect((await store.history(1)).map((o) => [o.seq, o.outcome, o.scheduledFor, o.attempts])).toEqual([
+      [1, 'delivered', T0 + 1000, 1],
+      [2, 'missed', T0 + 2000, 0],
+      [3, 'delivered', T0 + 3000, 2],
+    ]);
+    expect(await store.get(3)).toMatchObject({ status: 'fired', occurrence: 1, deliveredCount: 1 });
+    expect(await store.history(3)).toMatchObject([{ seq: 1, outcome: 'delivered' }]);
+    expect(await store.get(6)).toMatchObject({ status: 'cancelled', occurrence: 2, deliveredCount: 1 });
+    // The key still resolves to the series; its next occurrence is the one due.
+    const [again] = await store.insert([
+      { fireAt: T0, target: 'Log', message: '{}', key: 'tick', createdAt: T0 },
+    ]);
+    expect(again).toMatchObject({ created: false, row: { id: 1, occurrence: 4 } });
+    expect((await store.due(T0 + 10_000, 10)).map((r) => r.id)).toEqual([1]);
+    await store.close();
+  });
 });

@@ -45,6 +45,11 @@ function modelInsert(m: Model, a: NewAlarm): { row: AlarmRow; created: boolean }
     misfire: a.misfire ?? null,
     maxAttempts: a.maxAttempts ?? 1,
     backoff: a.backoff ?? null,
+    occurrence: 1,
+    deliveredCount: 0,
+    missedCount: 0,
+    failedCount: 0,
+    cancelRequestedAt: null,
   };
   m.rows.set(row.id, row);
   return { row: { ...row }, created: true };
@@ -60,9 +65,16 @@ async function checkAgreement(m: Model, r: Real): Promise<void> {
   expect(await r.store.nextPending(m.now)).toEqual(pending(m).find((row) => row.fireAt > m.now));
   expect(await r.store.due(m.now, 10_000)).toEqual(pending(m).filter((row) => row.fireAt <= m.now));
   const byStatus: Record<AlarmStatus, number> = { pending: 0, fired: 0, failed: 0, cancelled: 0, missed: 0 };
-  for (const row of all) byStatus[row.status]++;
+  const occurrences = { delivered: 0, missed: 0, failed: 0 };
+  for (const row of all) {
+    byStatus[row.status]++;
+    occurrences.delivered += row.deliveredCount;
+    occurrences.missed += row.missedCount;
+    occurrences.failed += row.failedCount;
+  }
   expect(await r.store.stats()).toEqual({
     byStatus,
+    occurrences,
     total: all.length,
     nextFireAt: pending(m)[0]?.fireAt ?? null,
   });
@@ -102,7 +114,8 @@ class CancelCommand implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     const id = 1 + (this.pick % m.nextId); // may name a row that does not exist yet
     const row = m.rows.get(id);
-    if (row?.status === 'pending') Object.assign(row, { status: 'cancelled', settledAt: m.now });
+    if (row?.status === 'pending')
+      Object.assign(row, { status: 'cancelled', settledAt: m.now, cancelRequestedAt: m.now });
     expect(await r.store.cancel(id, m.now)).toEqual(row);
     await checkAgreement(m, r);
   }
@@ -132,33 +145,55 @@ class FireCommand implements fc.AsyncCommand<Model, Real> {
       const attempts = row.attempts + 1;
       const mrow = m.rows.get(row.id)!;
       if (kind === 'fired' || kind === 'recur') {
-        const next: NewAlarm | undefined =
-          kind === 'recur'
-            ? {
-                fireAt: row.scheduledFor + 10_000,
-                target: row.target,
-                message: row.message,
-                recurrence: '{"every":10000}',
-                createdAt: m.now,
-              }
-            : undefined;
+        // 'recur': the series moves on to its next occurrence, in the same row.
+        const next = kind === 'recur' ? row.scheduledFor + 10_000 : undefined;
         batch.push({ kind: 'fired', id: row.id, firedAt: m.now, attempts, ...(next ? { next } : {}) });
-        Object.assign(mrow, { status: 'fired', firedAt: m.now, settledAt: m.now, attempts });
-        if (next) modelInsert(m, next);
+        if (next !== undefined) {
+          Object.assign(mrow, {
+            fireAt: next,
+            scheduledFor: next,
+            attempts: 0,
+            lastError: null,
+            firedAt: m.now,
+            occurrence: mrow.occurrence + 1,
+            deliveredCount: mrow.deliveredCount + 1,
+          });
+        } else {
+          Object.assign(mrow, {
+            status: 'fired',
+            firedAt: m.now,
+            settledAt: m.now,
+            attempts,
+            deliveredCount: mrow.deliveredCount + 1,
+          });
+        }
       } else if (kind === 'failed') {
         batch.push({ kind: 'failed', id: row.id, at: m.now, attempts, reason: 'boom' });
-        Object.assign(mrow, { status: 'failed', settledAt: m.now, attempts, lastError: 'boom' });
+        Object.assign(mrow, {
+          status: 'failed',
+          settledAt: m.now,
+          attempts,
+          lastError: 'boom',
+          failedCount: mrow.failedCount + 1,
+        });
       } else if (kind === 'missed') {
         const lateMs = m.now - row.scheduledFor;
         batch.push({ kind: 'missed', id: row.id, at: m.now, lateMs });
-        Object.assign(mrow, { status: 'missed', settledAt: m.now, lastError: `missed: ${lateMs} ms late` });
+        Object.assign(mrow, {
+          status: 'missed',
+          settledAt: m.now,
+          lastError: `missed: ${lateMs} ms late`,
+          missedCount: mrow.missedCount + 1,
+        });
       } else {
         batch.push({ kind: 'retry', id: row.id, attempts, fireAt: m.now + 1000, reason: 'down' });
         Object.assign(mrow, { fireAt: m.now + 1000, attempts, lastError: 'down' });
       }
     });
-    // An outcome for a row that is no longer pending changes nothing.
-    const settled = [...m.rows.values()].find((row) => row.status !== 'pending');
+    // An outcome for a row that is final (not pending, not cancelled) changes nothing.
+    const settled = [...m.rows.values()].find(
+      (row) => row.status !== 'pending' && row.status !== 'cancelled',
+    );
     if (settled) batch.push({ kind: 'fired', id: settled.id, firedAt: m.now, attempts: 99, next: undefined });
     await r.store.complete(batch);
     await checkAgreement(m, r);

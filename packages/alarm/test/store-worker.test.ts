@@ -107,6 +107,11 @@ describe('contract', () => {
         misfire: null,
         maxAttempts: 1,
         backoff: null,
+        occurrence: 1,
+        deliveredCount: 0,
+        missedCount: 0,
+        failedCount: 0,
+        cancelRequestedAt: null,
       },
     });
     expect(await store.get(1)).toEqual(r!.row);
@@ -138,24 +143,51 @@ describe('contract', () => {
   });
 
   it('cancel moves only pending rows; complete applies every kind in one batch', async () => {
-    await store.insert([alarm(T0), alarm(T0), alarm(T0), alarm(T0), alarm(T0)]);
+    await store.insert([
+      alarm(T0, { recurrence: '{"every":60000}' }),
+      alarm(T0),
+      alarm(T0),
+      alarm(T0),
+      alarm(T0),
+    ]);
     expect(await store.cancel(5, T0 + 7)).toMatchObject({ status: 'cancelled', settledAt: T0 + 7 });
     expect(await store.cancel(42, T0)).toBeUndefined();
-    await store.complete([
-      { kind: 'fired', id: 1, firedAt: T0 + 5, attempts: 1, next: alarm(T0 + 60_000) },
-      { kind: 'failed', id: 2, at: T0 + 5, attempts: 3, reason: 'target gone' },
-      { kind: 'missed', id: 3, at: T0 + 5, lateMs: 5 },
-      { kind: 'retry', id: 4, attempts: 1, fireAt: T0 + 1000, reason: 'ACTOR_DOWN' },
-    ]);
-    expect(await store.complete([])).toBeUndefined();
-    expect(await store.cancel(1, T0 + 8)).toMatchObject({ status: 'fired', settledAt: T0 + 5 });
+    expect(
+      await store.complete([
+        {
+          kind: 'fired',
+          id: 1,
+          firedAt: T0 + 5,
+          attempts: 1,
+          occurrence: { seq: 1, scheduledFor: T0 },
+          next: T0 + 60_000,
+        },
+        { kind: 'failed', id: 2, at: T0 + 5, attempts: 3, reason: 'target gone' },
+        { kind: 'missed', id: 3, at: T0 + 5, lateMs: 5 },
+        { kind: 'retry', id: 4, attempts: 1, fireAt: T0 + 1000, reason: 'ACTOR_DOWN' },
+      ]),
+    ).toEqual([]);
+    expect(await store.complete([])).toEqual([]);
+    expect(await store.get(1)).toMatchObject({ status: 'pending', fireAt: T0 + 60_000, occurrence: 2 });
+    expect(await store.history(1)).toMatchObject([{ alarmId: 1, seq: 1, outcome: 'delivered' }]);
     expect(await store.get(3)).toMatchObject({ status: 'missed', lastError: 'missed: 5 ms late' });
     expect(await store.get(4)).toMatchObject({ status: 'pending', fireAt: T0 + 1000, scheduledFor: T0 });
     expect(await store.stats()).toEqual({
-      byStatus: { pending: 2, fired: 1, failed: 1, cancelled: 1, missed: 1 },
-      total: 6,
+      byStatus: { pending: 2, fired: 0, failed: 1, cancelled: 1, missed: 1 },
+      occurrences: { delivered: 1, missed: 1, failed: 1 },
+      total: 5,
       nextFireAt: T0 + 1000,
     });
+  });
+
+  it('a cancel asked in flight keeps the row pending; the outcome then settles it', async () => {
+    await store.insert([alarm(T0)]);
+    expect(await store.cancel(1, T0 + 1, true)).toMatchObject({
+      status: 'pending',
+      cancelRequestedAt: T0 + 1,
+    });
+    expect(await store.complete([{ kind: 'fired', id: 1, firedAt: T0 + 2, attempts: 1 }])).toEqual([]);
+    expect(await store.get(1)).toMatchObject({ status: 'fired', cancelRequestedAt: T0 + 1, firedAt: T0 + 2 });
   });
 
   it('changeToken changes when another connection writes, not on its own writes', async () => {
@@ -242,11 +274,22 @@ describe('errors', () => {
 
   it('a thread that dies rejects what is waiting, and everything after, with STORE_FAILED', async () => {
     await store.insert([alarm(T0)]);
-    const waiting = store.stats();
-    void storeThreadOf(store)!.terminate();
-    const err = await waiting.catch((e: unknown) => e);
+    await store.close();
+    store = openWorkerStore(db.file, { busyTimeoutMs: 300 });
+    // The request must still be unanswered when the thread dies. A read raced the terminate (the
+    // thread could answer it first, and the test then failed): a write that waits for a lock
+    // another connection holds cannot be answered before the lock is released or the busy timeout
+    // ends, long after the terminate was requested.
+    const blocker = new Database(db.file);
+    blocker.exec('BEGIN IMMEDIATE');
+    const waiting = store.insert([alarm(T0 + 1)]);
+    const err = await Promise.all([waiting.catch((e: unknown) => e), storeThreadOf(store)!.terminate()]).then(
+      ([e]) => e,
+    );
+    blocker.exec('ROLLBACK');
+    blocker.close();
     expect(err).toBeInstanceOf(StoreError);
-    expect(err).toMatchObject({ code: 'STORE_FAILED', operation: 'stats' });
+    expect(err).toMatchObject({ code: 'STORE_FAILED', operation: 'insert' });
     await expect(store.get(1)).rejects.toMatchObject({ code: 'STORE_FAILED', operation: 'get' });
     await store.close(); // still resolves
   });

@@ -91,6 +91,11 @@ describe('insert and get', () => {
       misfire: null,
       maxAttempts: 1,
       backoff: null,
+      occurrence: 1,
+      deliveredCount: 0,
+      missedCount: 0,
+      failedCount: 0,
+      cancelRequestedAt: null,
     });
     expect(await store.get(1)).toEqual(r!.row);
     expect(await store.get(99)).toBeUndefined();
@@ -176,28 +181,53 @@ describe('cancel', () => {
 });
 
 describe('complete', () => {
-  it('applies every kind in one batch', async () => {
-    await store.insert([alarm(T0), alarm(T0), alarm(T0), alarm(T0)]);
+  it('applies every kind in one batch; a series moves to its next occurrence in the same row', async () => {
+    await store.insert([alarm(T0, { recurrence: '{"every":60000}' }), alarm(T0), alarm(T0), alarm(T0)]);
     await store.complete([
       {
         kind: 'fired',
         id: 1,
         firedAt: T0 + 5,
         attempts: 1,
-        next: alarm(T0 + 60_000, { recurrence: '{"every":60000}' }),
+        occurrence: { seq: 1, scheduledFor: T0 },
+        next: T0 + 60_000,
       },
       { kind: 'failed', id: 2, at: T0 + 5, attempts: 3, reason: 'target gone' },
       { kind: 'missed', id: 3, at: T0 + 5, lateMs: 5 },
       { kind: 'retry', id: 4, attempts: 1, fireAt: T0 + 1000, reason: 'ACTOR_DOWN' },
     ]);
     expect(await store.get(1)).toMatchObject({
-      status: 'fired',
+      status: 'pending',
+      fireAt: T0 + 60_000,
+      scheduledFor: T0 + 60_000,
       firedAt: T0 + 5,
-      settledAt: T0 + 5,
-      attempts: 1,
+      attempts: 0,
+      occurrence: 2,
+      deliveredCount: 1,
+      recurrence: '{"every":60000}',
     });
-    expect(await store.get(2)).toMatchObject({ status: 'failed', lastError: 'target gone', attempts: 3 });
-    expect(await store.get(3)).toMatchObject({ status: 'missed', lastError: 'missed: 5 ms late' });
+    expect(await store.history(1)).toEqual([
+      {
+        alarmId: 1,
+        seq: 1,
+        scheduledFor: T0,
+        attempts: 1,
+        outcome: 'delivered',
+        error: null,
+        settledAt: T0 + 5,
+      },
+    ]);
+    expect(await store.get(2)).toMatchObject({
+      status: 'failed',
+      lastError: 'target gone',
+      attempts: 3,
+      failedCount: 1,
+    });
+    expect(await store.get(3)).toMatchObject({
+      status: 'missed',
+      lastError: 'missed: 5 ms late',
+      missedCount: 1,
+    });
     expect(await store.get(4)).toMatchObject({
       status: 'pending',
       fireAt: T0 + 1000,
@@ -205,25 +235,141 @@ describe('complete', () => {
       attempts: 1,
       lastError: 'ACTOR_DOWN',
     });
-    expect(await store.get(5)).toMatchObject({
-      status: 'pending',
-      fireAt: T0 + 60_000,
-      recurrence: '{"every":60000}',
-    });
+    expect(await store.get(5)).toBeUndefined(); // no new row for the next occurrence
     const stats = await store.stats();
     expect(stats).toEqual({
-      byStatus: { pending: 2, fired: 1, failed: 1, cancelled: 0, missed: 1 },
-      total: 5,
+      byStatus: { pending: 2, fired: 0, failed: 1, cancelled: 0, missed: 1 },
+      occurrences: { delivered: 1, missed: 1, failed: 1 },
+      total: 4,
       nextFireAt: T0 + 1000,
     });
   });
 
-  it('does not touch a row cancelled meanwhile, nor insert its next occurrence', async () => {
-    await store.insert([alarm(T0)]);
-    await store.cancel(1, T0);
-    await store.complete([{ kind: 'fired', id: 1, firedAt: T0, attempts: 1, next: alarm(T0 + 1000) }]);
-    expect(await store.get(1)).toMatchObject({ status: 'cancelled' });
+  it('a cancelled series stays stopped; a delivery that raced the cancel is still recorded', async () => {
+    await store.insert([alarm(T0, { recurrence: '{"every":1000}' })]);
+    await store.cancel(1, T0 + 1);
+    const cancelled = await store.complete([
+      {
+        kind: 'fired',
+        id: 1,
+        firedAt: T0 + 2,
+        attempts: 1,
+        occurrence: { seq: 1, scheduledFor: T0 },
+        next: T0 + 1000,
+      },
+    ]);
+    expect(cancelled).toEqual([]); // it was already cancelled: not this batch's doing
+    expect(await store.get(1)).toMatchObject({
+      status: 'cancelled',
+      fireAt: T0,
+      settledAt: T0 + 1,
+      cancelRequestedAt: T0 + 1,
+      firedAt: T0 + 2,
+      deliveredCount: 1,
+    });
+    expect((await store.history(1)).map((o) => o.outcome)).toEqual(['delivered']);
     expect((await store.stats()).total).toBe(1);
+  });
+});
+
+describe('cancel in flight', () => {
+  it('records the request, keeps the row pending, and lets the outcome settle it', async () => {
+    await store.insert([alarm(T0), alarm(T0), alarm(T0, { recurrence: '{"every":1000}' })]);
+    for (const id of [1, 2, 3]) {
+      expect(await store.cancel(id, T0 + 1, true)).toMatchObject({
+        status: 'pending',
+        cancelRequestedAt: T0 + 1,
+      });
+    }
+    const cancelled = await store.complete([
+      { kind: 'fired', id: 1, firedAt: T0 + 3, attempts: 1 },
+      { kind: 'retry', id: 2, attempts: 1, fireAt: T0 + 500, reason: 'ACTOR_DOWN' },
+      {
+        kind: 'fired',
+        id: 3,
+        firedAt: T0 + 3,
+        attempts: 1,
+        occurrence: { seq: 1, scheduledFor: T0 },
+        next: T0 + 1000,
+      },
+    ]);
+    expect(cancelled).toEqual([2, 3]);
+    // The one-shot was delivered: the record says so, and that a cancel came too late.
+    expect(await store.get(1)).toMatchObject({
+      status: 'fired',
+      firedAt: T0 + 3,
+      settledAt: T0 + 3,
+      cancelRequestedAt: T0 + 1,
+      deliveredCount: 1,
+    });
+    expect(await store.history(1)).toMatchObject([{ seq: 1, outcome: 'delivered' }]);
+    // The attempt failed: no more attempts; cancelled, with the attempt and its error kept.
+    expect(await store.get(2)).toMatchObject({
+      status: 'cancelled',
+      attempts: 1,
+      lastError: 'ACTOR_DOWN',
+      deliveredCount: 0,
+    });
+    expect(await store.history(2)).toEqual([]);
+    // The series: its occurrence was delivered and is history; no next occurrence.
+    expect(await store.get(3)).toMatchObject({
+      status: 'cancelled',
+      fireAt: T0,
+      occurrence: 1,
+      deliveredCount: 1,
+      settledAt: T0 + 3,
+    });
+    expect(await store.history(3)).toMatchObject([{ seq: 1, outcome: 'delivered', attempts: 1 }]);
+    expect(await store.due(T0 + 10_000, 10)).toEqual([]);
+  });
+
+  it('a pending row whose cancel was asked is settled cancelled by a `cancelled` completion', async () => {
+    await store.insert([alarm(T0)]);
+    await store.cancel(1, T0 + 1, true);
+    expect(await store.complete([{ kind: 'cancelled', id: 1, at: T0 + 9, reason: 'asked' }])).toEqual([1]);
+    expect(await store.get(1)).toMatchObject({ status: 'cancelled', settledAt: T0 + 9, lastError: 'asked' });
+  });
+});
+
+describe('history', () => {
+  it('pages a series and derives the one occurrence of a settled one-shot alarm', async () => {
+    await store.insert([alarm(T0, { recurrence: '{"every":1000}' }), alarm(T0)]);
+    for (let k = 0; k < 3; k++) {
+      const at = T0 + k * 1000;
+      await store.complete([
+        {
+          kind: k === 1 ? 'missed' : 'fired',
+          id: 1,
+          at,
+          firedAt: at,
+          lateMs: 7,
+          attempts: 1,
+          occurrence: { seq: k + 1, scheduledFor: at },
+          next: at + 1000,
+        } as never,
+      ]);
+    }
+    expect((await store.history(1)).map((o) => [o.seq, o.outcome])).toEqual([
+      [1, 'delivered'],
+      [2, 'missed'],
+      [3, 'delivered'],
+    ]);
+    expect((await store.history(1, 1, 1)).map((o) => o.seq)).toEqual([2]);
+    expect(await store.get(1)).toMatchObject({ occurrence: 4, deliveredCount: 2, missedCount: 1 });
+    expect(await store.history(2)).toEqual([]); // pending one-shot: nothing settled yet
+    await store.complete([{ kind: 'failed', id: 2, at: T0 + 4, attempts: 2, reason: 'refused' }]);
+    expect(await store.history(2)).toEqual([
+      {
+        alarmId: 2,
+        seq: 1,
+        scheduledFor: T0,
+        attempts: 2,
+        outcome: 'failed',
+        error: 'refused',
+        settledAt: T0 + 4,
+      },
+    ]);
+    expect(await store.history(99)).toEqual([]);
   });
 });
 

@@ -1,7 +1,14 @@
 /**
- * `vigil alarms list | get | cancel | stats | set`: the alarm table of a database, read through
- * the alarm store. `set` validates exactly as the Alarm actor does (`prepareAlarm`), except that it
- * cannot know which targets a running runtime declares: it checks the name's form only, and the
+ * `vigil alarms list | get | history | cancel | stats | set`: the alarm table of a database, read
+ * through the alarm store. A recurring alarm is one series (one id): `get` shows it, `history`
+ * its settled occurrences.
+ *
+ * `cancel` runs beside a running runtime without seeing what it is delivering. An alarm that is
+ * already due may be in flight there: for it, `cancel` records a cancel request (the runtime's
+ * own in-flight semantics): the delivery, if any, completes and is recorded, and nothing is
+ * delivered after it. An alarm not yet due is cancelled at once.
+ *
+ * `set` validates exactly as the Alarm actor does (`prepareAlarm`), except that it cannot know which targets a running runtime declares: it checks the name's form only, and the
  * runtime marks an alarm for an undeclared target `failed` with a reason when it comes due.
  */
 import {
@@ -10,10 +17,12 @@ import {
   type AlarmRow,
   type AlarmStatus,
   InvalidPayloadError,
+  type OccurrenceRow,
   prepareAlarm,
   type Recurrence,
   resolveOptions,
   toAlarm,
+  toOccurrence,
 } from '@vigil/alarm';
 import { type Command, Option } from 'commander';
 import type { Context } from './context.js';
@@ -57,12 +66,13 @@ export function registerAlarms(program: Command, ctx: Context): void {
         if (rows.length === 0) return ctx.out('no alarms match');
         ctx.out(
           table(
-            ['ID', 'STATUS', `FIRES AT (${zone})`, 'TARGET', 'ATTEMPTS', 'KEY', 'LAST ERROR'],
+            ['ID', 'STATUS', `FIRES AT (${zone})`, 'TARGET', 'SERIES', 'ATTEMPTS', 'KEY', 'LAST ERROR'],
             rows.map((r) => [
               String(r.id),
               r.status,
               wallClock(r.fireAt, zone),
               cell(r.target, 40),
+              seriesCell(r),
               `${r.attempts}/${r.maxAttempts}`,
               cell(r.key, 24),
               cell(r.lastError, 60),
@@ -90,8 +100,53 @@ export function registerAlarms(program: Command, ctx: Context): void {
     });
 
   alarms
+    .command('history')
+    .description("show an alarm's settled occurrences (a recurring alarm's series), oldest first")
+    .argument('<id>', 'alarm id', parseId)
+    .requiredOption('--db <file>', 'alarm database (SQLite)')
+    .option('--limit <n>', 'at most this many occurrences (default 100)', positiveInt(100_000))
+    .option('--after <seq>', 'only occurrences after this number (next page)', parseId)
+    .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
+    .option('--json', 'print JSON: an array of occurrences')
+    .action(async (id: number, o: DbOptions & { limit?: number; after?: number }) => {
+      const zone = ctx.zone(o.tz);
+      const limit = o.limit ?? 100;
+      const found = await withStore(openForReading(ctx.path(o.db)), async (store) => {
+        const row = await store.get(id);
+        return row ? { row, history: await store.history(id, limit, o.after ?? 0) } : undefined;
+      });
+      if (!found) throw notFound(id);
+      const { row, history } = found;
+      if (o.json) return ctx.out(json(history.map(toOccurrence)));
+      if (history.length === 0) {
+        ctx.out(
+          `alarm ${id} has no settled occurrence yet${row.status === 'pending' ? '' : ` (it is ${row.status})`}`,
+        );
+      } else {
+        ctx.out(
+          table(
+            ['#', `SCHEDULED FOR (${zone})`, 'OUTCOME', 'ATTEMPTS', `SETTLED AT (${zone})`, 'ERROR'],
+            history.map((h: OccurrenceRow) => [
+              String(h.seq),
+              wallClock(h.scheduledFor, zone),
+              h.outcome,
+              String(h.attempts),
+              wallClock(h.settledAt, zone),
+              cell(h.error, 60),
+            ]),
+          ),
+        );
+        if (history.length === limit)
+          ctx.out(`(showing ${limit}; next page: --after ${history.at(-1)!.seq})`);
+      }
+      if (row.status === 'pending' && row.recurrence !== null) {
+        ctx.out(`next: #${row.occurrence} ${instantFromNow(row.fireAt, zone, ctx.now())}`);
+      }
+    });
+
+  alarms
     .command('cancel')
-    .description('cancel a pending alarm')
+    .description('cancel a pending alarm (a recurring alarm: the whole series)')
     .argument('<id>', 'alarm id', parseId)
     .requiredOption('--db <file>', 'alarm database (SQLite)')
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
@@ -106,19 +161,29 @@ export function registerAlarms(program: Command, ctx: Context): void {
           if (!before) throw notFound(id);
           // Cancelling twice is not an error: the outcome the user asked for holds.
           if (before.status === 'cancelled') return { before, after: before };
+          // Due: a running runtime may be delivering it at this moment, and this process cannot
+          // see that. Record the request; the runtime settles it (see the file header).
+          const due = before.status === 'pending' && before.fireAt <= now;
           // The runtime may fire it between the get and the cancel; the store's answer decides.
-          return { before, after: await store.cancel(id, now) };
+          return { before, after: await store.cancel(id, now, due) };
         },
       );
       if (!after) throw notFound(id);
-      if (after.status !== 'cancelled') {
+      const requested = after.status === 'pending' && after.cancelRequestedAt !== null;
+      if (after.status !== 'cancelled' && !requested) {
         throw new CliError(
           'NOT_PENDING',
           `alarm ${id} is ${after.status}; only a pending alarm can be cancelled`,
         );
       }
       if (o.json) return ctx.out(json(toAlarm(after)));
-      ctx.out(before.status === 'cancelled' ? `alarm ${id} was already cancelled` : `cancelled alarm ${id}`);
+      if (requested) {
+        ctx.out(
+          `cancel requested for alarm ${id}: it is due, so a running process may be delivering it now; ` +
+            'that delivery is not recalled and its outcome will be recorded, and nothing is delivered after it',
+        );
+      } else if (before.status === 'cancelled') ctx.out(`alarm ${id} was already cancelled`);
+      else ctx.out(`cancelled alarm ${id}${after.recurrence === null ? '' : ' (the whole series)'}`);
       ctx.out(describe(after, zone, now));
     });
 
@@ -127,15 +192,17 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .description('count alarms by status and show the next one due')
     .requiredOption('--db <file>', 'alarm database (SQLite)')
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
-    .option('--json', 'print JSON: { byStatus, total, nextFireAt }')
+    .option('--json', 'print JSON: { byStatus, occurrences, total, nextFireAt }')
     .action(async (o: DbOptions) => {
       const zone = ctx.zone(o.tz);
       const stats = await withStore(openForReading(ctx.path(o.db)), (store) => store.stats());
       if (o.json) return ctx.out(json(stats));
+      const { delivered, missed, failed } = stats.occurrences;
       ctx.out(
         fields([
           ...Object.entries(stats.byStatus).map(([status, n]) => [status, String(n)] as const),
           ['total', String(stats.total)],
+          ['occurrences', `${delivered} delivered, ${missed} missed, ${failed} failed`],
           ['next due', stats.nextFireAt === null ? NONE : instantFromNow(stats.nextFireAt, zone, ctx.now())],
         ]),
       );
@@ -231,6 +298,12 @@ function notFound(id: number): CliError {
   return new CliError('NOT_FOUND', `no alarm with id ${id}`);
 }
 
+/** The list's SERIES cell: '-' for a one-shot alarm, else the occurrence number and the rule. */
+function seriesCell(row: AlarmRow): string {
+  if (row.recurrence === null) return NONE;
+  return `#${row.occurrence} ${recurrenceText(row.recurrence, toAlarm(row).recurrence)}`;
+}
+
 /** The detail view of one alarm, as `get`, `cancel` and `set` print it. */
 function describe(row: AlarmRow, zone: string, now: number): string {
   const alarm: Alarm = toAlarm(row);
@@ -251,12 +324,31 @@ function describe(row: AlarmRow, zone: string, now: number): string {
       alarm.message === null ? `${cell(row.message, 200)} (cannot be decoded)` : cell(row.message, 200),
     ],
     ['recurrence', recurrenceText(row.recurrence, alarm.recurrence)],
+  );
+  if (row.recurrence !== null) {
+    // A series: which occurrence `fires at` is about, and what became of the ones before it.
+    entries.push(
+      ['occurrence', `#${row.occurrence}${row.status === 'pending' ? ' (next)' : ' (last)'}`],
+      [
+        'occurrences',
+        `${row.deliveredCount} delivered, ${row.missedCount} missed, ${row.failedCount} failed` +
+          ` (vigil alarms history ${row.id})`,
+      ],
+    );
+  }
+  entries.push(
     ['key', cell(row.key)],
     ['attempts', `${row.attempts} of ${row.maxAttempts}`],
     ['last error', cell(row.lastError)],
     ['created at', at(row.createdAt)],
     ['fired at', at(row.firedAt)],
   );
+  if (row.cancelRequestedAt !== null && row.status !== 'cancelled') {
+    entries.push([
+      'cancel asked',
+      `${at(row.cancelRequestedAt)}${row.status === 'pending' ? ', while a delivery may be in flight' : ', too late: the delivery was in flight'}`,
+    ]);
+  }
   return fields(entries);
 }
 

@@ -29,10 +29,10 @@ describe('alarms list', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toBe(
       [
-        'ID  STATUS   FIRES AT (Europe/Paris)  TARGET    ATTEMPTS  KEY      LAST ERROR',
-        '1   pending  2026-11-27 09:49         Log       0/1       standup  -',
-        '2   failed   2026-11-27 10:48         Pushover  5/5       -        HTTP 500\\u000afrom upstream',
-        '3   pending  2026-11-28 09:48         Log       0/1       -        -',
+        'ID  STATUS   FIRES AT (Europe/Paris)  TARGET    SERIES          ATTEMPTS  KEY      LAST ERROR',
+        '1   pending  2026-11-27 09:49         Log       -               0/1       standup  -',
+        '2   failed   2026-11-27 10:48         Pushover  -               5/5       -        HTTP 500\\u000afrom upstream',
+        '3   pending  2026-11-28 09:48         Log       #1 every 1 day  0/1       -        -',
         '',
       ].join('\n'),
     );
@@ -56,6 +56,9 @@ describe('alarms list', () => {
       firedAt: null,
       key: null,
       recurrence: null,
+      occurrence: 1,
+      counts: { delivered: 0, missed: 0, failed: 1 },
+      cancelRequestedAt: null,
     });
     expect(alarms[2].recurrence).toEqual({ every: '1 day' });
   });
@@ -111,7 +114,7 @@ describe('alarms get', () => {
 
   it('shows the recurrence', async () => {
     const r = await vigil(['alarms', 'get', '3', '--db', db]);
-    expect(r.stdout).toMatch(/^recurrence {2}every 1 day$/m);
+    expect(r.stdout).toMatch(/^recurrence {3}every 1 day$/m);
   });
 
   it('prints JSON', async () => {
@@ -130,13 +133,14 @@ describe('alarms stats', () => {
     const r = await vigil(['alarms', 'stats', '--db', db]);
     expect(r.stdout).toBe(
       [
-        'pending    2',
-        'fired      0',
-        'failed     1',
-        'cancelled  0',
-        'missed     0',
-        'total      3',
-        'next due   2026-11-27 08:49 UTC (2026-11-27T08:49:00.000Z), in 1m',
+        'pending      2',
+        'fired        0',
+        'failed       1',
+        'cancelled    0',
+        'missed       0',
+        'total        3',
+        'occurrences  0 delivered, 0 missed, 1 failed',
+        'next due     2026-11-27 08:49 UTC (2026-11-27T08:49:00.000Z), in 1m',
         '',
       ].join('\n'),
     );
@@ -146,6 +150,7 @@ describe('alarms stats', () => {
     const r = await vigil(['alarms', 'stats', '--db', db, '--json']);
     expect(JSON.parse(r.stdout)).toEqual({
       byStatus: { pending: 2, fired: 0, failed: 1, cancelled: 0, missed: 0 },
+      occurrences: { delivered: 0, missed: 0, failed: 1 },
       total: 3,
       nextFireAt: NOW + 60_000,
     });

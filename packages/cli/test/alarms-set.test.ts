@@ -62,7 +62,7 @@ describe('alarms set', () => {
     expect(JSON.parse(cron!.recurrence!)).toEqual({ cron: '0 9 * * 1-5', zone: 'Europe/Paris' });
     expect(cron!.maxAttempts).toBe(3);
     const shown = await vigil(['alarms', 'get', '2', '--db', db]);
-    expect(shown.stdout).toMatch(/^recurrence {2}cron 0 9 \* \* 1-5 in Europe\/Paris$/m);
+    expect(shown.stdout).toMatch(/^recurrence {3}cron 0 9 \* \* 1-5 in Europe\/Paris$/m);
   });
 
   it('returns the first alarm, unchanged, when the key is set again', async () => {

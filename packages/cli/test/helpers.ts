@@ -75,7 +75,7 @@ export async function snapshot(path: string): Promise<AlarmRow[]> {
 /** Applies completions to rows, e.g. to mark one fired. */
 export async function complete(
   path: string,
-  fn: (store: ReturnType<typeof openSqliteStore>) => Promise<void>,
+  fn: (store: ReturnType<typeof openSqliteStore>) => Promise<unknown>,
 ) {
   const store = openSqliteStore(path);
   try {

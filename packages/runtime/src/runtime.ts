@@ -304,6 +304,14 @@ export class Runtime {
     return this.registry.isDeclared(name);
   }
 
+  /**
+   * What `name` is declared as: `'worker'` (it takes messages), `'supervisor'`, or `undefined`
+   * when it is not declared. The Alarm uses it to refuse a supervisor as a target.
+   */
+  kindOf(name: string): 'worker' | 'supervisor' | undefined {
+    return this.registry.kindOf(name);
+  }
+
   /** The XState snapshot of the worker running as `name`, if any. */
   snapshot(name: string): Snapshot<unknown> | undefined {
     return this.liveWorker(name)?.ref.getSnapshot();

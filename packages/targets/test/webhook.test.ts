@@ -132,7 +132,14 @@ describe('Webhook target: delivered', () => {
     expect(JSON.parse(r.raw)).toEqual({
       type: 'user.reminder',
       user: 7,
-      alarm: { alarmId: alarm.id, attempt: 1, firedAt: START + 1000, scheduledFor: START + 1000 },
+      alarm: {
+        alarmId: alarm.id,
+        occurrence: 1,
+        occurrenceId: `${alarm.id}.1`,
+        attempt: 1,
+        firedAt: START + 1000,
+        scheduledFor: START + 1000,
+      },
     });
   });
 

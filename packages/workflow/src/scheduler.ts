@@ -196,12 +196,9 @@ export class SchedulerService {
 
   private async recover(): Promise<void> {
     // During the runtime's own start, calls are refused (the Alarm cannot be asked to set
-    // anything yet). Wait for the start to finish by yielding to the event loop: this is not a
-    // delay measured in time, so it does not go through the clock.
-    const started = (async () => {
-      while (this.runtime.state === 'starting' || this.runtime.state === 'idle')
-        await new Promise<void>((resolve) => setImmediate(resolve));
-    })();
+    // anything yet): wait for the start to finish. A start that fails stops this actor too
+    // (`closed` below), so a rejection needs nothing more.
+    const started = this.runtime.whenRunning().catch(() => {});
     // Each run's repair is queued on its lock before any request is handled (`recovered`).
     for (const run of await this.store.active()) {
       void this.store

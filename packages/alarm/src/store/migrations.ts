@@ -56,6 +56,75 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alarms_target ON alarms (target);
     `,
   },
+  {
+    version: 3,
+    // Series: a recurring alarm is one row for its whole life (its id, key and cancel address the
+    // series); each settled occurrence of a recurring series is a row of `occurrences`. Before v3
+    // every occurrence was a new row with a new id, inserted by the completion of the previous one
+    // with created_at = the previous row's settled_at and the same target, message and
+    // recurrence: that is the link followed here. The first row of each chain becomes the series
+    // (it keeps its id and key) and takes the state of the last one; the rows after it become
+    // history and are deleted from `alarms`.
+    description: 'series: occurrence counters on alarms, occurrences history table, cancel requests',
+    up: `
+      ALTER TABLE alarms ADD COLUMN occurrence INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE alarms ADD COLUMN delivered_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE alarms ADD COLUMN missed_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE alarms ADD COLUMN failed_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE alarms ADD COLUMN cancel_requested_at INTEGER;
+      UPDATE alarms SET delivered_count = (status = 'fired'), missed_count = (status = 'missed'),
+        failed_count = (status = 'failed');
+      CREATE TABLE occurrences (
+        alarm_id      INTEGER NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+        seq           INTEGER NOT NULL,
+        scheduled_for INTEGER NOT NULL,
+        attempts      INTEGER NOT NULL,
+        outcome       TEXT    NOT NULL CHECK (outcome IN ('delivered', 'missed', 'failed')),
+        error         TEXT,
+        settled_at    INTEGER NOT NULL,
+        PRIMARY KEY (alarm_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TEMP TABLE v3_link AS
+        SELECT a.id AS id,
+          (SELECT p.id FROM alarms p
+            WHERE p.recurrence IS NOT NULL AND p.status IN ('fired', 'missed') AND p.id < a.id
+              AND p.settled_at = a.created_at AND p.target = a.target AND p.message = a.message
+              AND p.recurrence = a.recurrence
+            ORDER BY p.id DESC LIMIT 1) AS prev
+        FROM alarms a WHERE a.recurrence IS NOT NULL AND a.key IS NULL;
+      CREATE TEMP TABLE v3_chain AS
+        WITH RECURSIVE chain (id, root, seq) AS (
+          SELECT id, id, 1 FROM alarms
+            WHERE recurrence IS NOT NULL
+              AND id NOT IN (SELECT id FROM temp.v3_link WHERE prev IS NOT NULL)
+          UNION ALL
+          SELECT l.id, c.root, c.seq + 1 FROM temp.v3_link l JOIN chain c ON l.prev = c.id
+        )
+        SELECT id, root, seq FROM chain;
+      INSERT INTO occurrences (alarm_id, seq, scheduled_for, attempts, outcome, error, settled_at)
+        SELECT c.root, c.seq, a.scheduled_for, a.attempts,
+          CASE a.status WHEN 'fired' THEN 'delivered' ELSE a.status END, a.last_error,
+          coalesce(a.settled_at, a.fired_at, a.fire_at)
+        FROM temp.v3_chain c JOIN alarms a ON a.id = c.id
+        WHERE a.status IN ('fired', 'missed', 'failed');
+      UPDATE alarms SET
+          fire_at = last.fire_at, scheduled_for = last.scheduled_for, status = last.status,
+          attempts = last.attempts, last_error = last.last_error, settled_at = last.settled_at,
+          fired_at = (SELECT max(a.fired_at) FROM temp.v3_chain c JOIN alarms a ON a.id = c.id
+                      WHERE c.root = last.root),
+          occurrence = last.seq,
+          delivered_count = (SELECT count(*) FROM occurrences o WHERE o.alarm_id = last.root AND o.outcome = 'delivered'),
+          missed_count = (SELECT count(*) FROM occurrences o WHERE o.alarm_id = last.root AND o.outcome = 'missed'),
+          failed_count = (SELECT count(*) FROM occurrences o WHERE o.alarm_id = last.root AND o.outcome = 'failed')
+        FROM (SELECT c.root, c.seq, a.* FROM temp.v3_chain c JOIN alarms a ON a.id = c.id
+              WHERE c.seq = (SELECT max(c2.seq) FROM temp.v3_chain c2 WHERE c2.root = c.root)) AS last
+        WHERE alarms.id = last.root;
+      DELETE FROM alarms WHERE id IN (SELECT id FROM temp.v3_chain WHERE id <> root);
+      DROP TABLE temp.v3_chain;
+      DROP TABLE temp.v3_link;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -18,6 +18,8 @@ import {
   type DueCursor,
   type ListFilter,
   type NewAlarm,
+  type OccurrenceOutcome,
+  type OccurrenceRow,
   type StoreStats,
 } from './types.js';
 
@@ -42,7 +44,15 @@ export interface SqliteStoreOptions {
 
 const COLUMNS = `id, fire_at AS fireAt, target, message, status, attempts, last_error AS lastError,
   created_at AS createdAt, fired_at AS firedAt, settled_at AS settledAt, key, recurrence, misfire,
-  max_attempts AS maxAttempts, backoff, scheduled_for AS scheduledFor`;
+  max_attempts AS maxAttempts, backoff, scheduled_for AS scheduledFor, occurrence,
+  delivered_count AS deliveredCount, missed_count AS missedCount, failed_count AS failedCount,
+  cancel_requested_at AS cancelRequestedAt`;
+
+const OCCURRENCE_COLUMNS = `alarm_id AS alarmId, seq, scheduled_for AS scheduledFor, attempts, outcome,
+  error, settled_at AS settledAt`;
+
+/** Fast-path condition of a completion: the row is pending and nobody asked to cancel it. */
+const UNTOUCHED = `id = ? AND status = 'pending' AND cancel_requested_at IS NULL`;
 
 const DEFAULT_LIMIT = 100;
 
@@ -94,8 +104,8 @@ class SqliteAlarmStore implements AlarmStore {
   #closed = false;
   readonly #stmts;
   readonly #insertMany: (alarms: readonly NewAlarm[]) => { row: AlarmRow; created: boolean }[];
-  readonly #completeMany: (batch: readonly Completion[]) => void;
-  readonly #cancelOne: (id: number, at: number) => AlarmRow | undefined;
+  readonly #completeMany: (batch: readonly Completion[]) => number[];
+  readonly #cancelOne: (id: number, at: number, inFlight: boolean) => AlarmRow | undefined;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -125,6 +135,13 @@ class SqliteAlarmStore implements AlarmStore {
       next: prep(`${select} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`),
       nextAfter: prep(`${select} WHERE status = 'pending' AND fire_at > ? ORDER BY fire_at, id LIMIT 1`),
       counts: prep(`SELECT status, count(*) AS n FROM alarms GROUP BY status`),
+      outcomes: prep(
+        `SELECT coalesce(sum(delivered_count), 0) AS delivered, coalesce(sum(missed_count), 0) AS missed,
+           coalesce(sum(failed_count), 0) AS failed FROM alarms`,
+      ),
+      history: prep(
+        `SELECT ${OCCURRENCE_COLUMNS} FROM occurrences WHERE alarm_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
       ...(readOnly
         ? {}
         : {
@@ -133,19 +150,47 @@ class SqliteAlarmStore implements AlarmStore {
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             ),
             cancel: prep(
-              `UPDATE alarms SET status = 'cancelled', settled_at = ? WHERE id = ? AND status = 'pending'`,
+              `UPDATE alarms SET status = 'cancelled', settled_at = ?, cancel_requested_at = coalesce(cancel_requested_at, ?)
+               WHERE id = ? AND status = 'pending'`,
             ),
+            requestCancel: prep(
+              `UPDATE alarms SET cancel_requested_at = ? WHERE id = ? AND status = 'pending' AND cancel_requested_at IS NULL`,
+            ),
+            // One statement per outcome, final or moving the series on to its next occurrence.
             fired: prep(
-              `UPDATE alarms SET status = 'fired', fired_at = ?, settled_at = ?, attempts = ? WHERE id = ? AND status = 'pending'`,
+              `UPDATE alarms SET status = 'fired', fired_at = ?, settled_at = ?, attempts = ?,
+                 delivered_count = delivered_count + 1 WHERE ${UNTOUCHED}`,
+            ),
+            firedNext: prep(
+              `UPDATE alarms SET fire_at = ?, scheduled_for = ?, attempts = 0, last_error = NULL, fired_at = ?,
+                 occurrence = occurrence + 1, delivered_count = delivered_count + 1 WHERE ${UNTOUCHED}`,
             ),
             failed: prep(
-              `UPDATE alarms SET status = 'failed', settled_at = ?, attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'`,
+              `UPDATE alarms SET status = 'failed', settled_at = ?, attempts = ?, last_error = ?,
+                 failed_count = failed_count + 1 WHERE ${UNTOUCHED}`,
+            ),
+            failedNext: prep(
+              `UPDATE alarms SET fire_at = ?, scheduled_for = ?, attempts = 0, last_error = ?,
+                 occurrence = occurrence + 1, failed_count = failed_count + 1 WHERE ${UNTOUCHED}`,
             ),
             missed: prep(
-              `UPDATE alarms SET status = 'missed', settled_at = ?, last_error = ? WHERE id = ? AND status = 'pending'`,
+              `UPDATE alarms SET status = 'missed', settled_at = ?, last_error = ?,
+                 missed_count = missed_count + 1 WHERE ${UNTOUCHED}`,
             ),
-            retry: prep(
-              `UPDATE alarms SET fire_at = ?, attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'`,
+            missedNext: prep(
+              `UPDATE alarms SET fire_at = ?, scheduled_for = ?, attempts = 0, last_error = ?,
+                 occurrence = occurrence + 1, missed_count = missed_count + 1 WHERE ${UNTOUCHED}`,
+            ),
+            retry: prep(`UPDATE alarms SET fire_at = ?, attempts = ?, last_error = ? WHERE ${UNTOUCHED}`),
+            // The slow path: a row whose cancel met its delivery. Every value computed in JS.
+            settleCancelled: prep(
+              `UPDATE alarms SET status = ?, fired_at = coalesce(?, fired_at), attempts = ?,
+                 last_error = coalesce(?, last_error), settled_at = ?, delivered_count = delivered_count + ?,
+                 missed_count = missed_count + ?, failed_count = failed_count + ? WHERE id = ?`,
+            ),
+            occurrence: prep(
+              `INSERT OR IGNORE INTO occurrences (alarm_id, seq, scheduled_for, attempts, outcome, error, settled_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)`,
             ),
           }),
     };
@@ -191,6 +236,11 @@ class SqliteAlarmStore implements AlarmStore {
         maxAttempts: params.maxAttempts,
         backoff: params.backoff,
         scheduledFor: params.fireAt,
+        occurrence: 1,
+        deliveredCount: 0,
+        missedCount: 0,
+        failedCount: 0,
+        cancelRequestedAt: null,
       };
       return { row, created: true };
     };
@@ -199,22 +249,54 @@ class SqliteAlarmStore implements AlarmStore {
     // another connection committed in between.
     const insertMany = db.transaction((alarms: readonly NewAlarm[]) => alarms.map(insertOne));
     this.#insertMany = (alarms) => insertMany.immediate(alarms);
+    const record = (
+      c: Completion,
+      outcome: OccurrenceOutcome,
+      attempts: number,
+      error: string | null,
+      at: number,
+    ) => {
+      if (!('occurrence' in c) || !c.occurrence) return;
+      const o = c.occurrence;
+      this.#stmts.occurrence!.run(c.id, o.seq, o.scheduledFor, attempts, outcome, error, at);
+    };
     const completeMany = db.transaction((batch: readonly Completion[]) => {
       const s = this.#stmts;
+      const cancelled: number[] = [];
       for (const c of batch) {
         let changed: number;
         switch (c.kind) {
           case 'fired':
-            changed = s.fired!.run(c.firedAt, c.firedAt, c.attempts, c.id).changes;
+            changed = (
+              c.next === undefined
+                ? s.fired!.run(c.firedAt, c.firedAt, c.attempts, c.id)
+                : s.firedNext!.run(c.next, c.next, c.firedAt, c.id)
+            ).changes;
+            if (changed > 0) record(c, 'delivered', c.attempts, null, c.firedAt);
             break;
           case 'failed':
-            changed = s.failed!.run(c.at, c.attempts, c.reason, c.id).changes;
+            changed = (
+              c.next === undefined
+                ? s.failed!.run(c.at, c.attempts, c.reason, c.id)
+                : s.failedNext!.run(c.next, c.next, c.reason, c.id)
+            ).changes;
+            if (changed > 0) record(c, 'failed', c.attempts, c.reason, c.at);
             break;
-          case 'missed':
-            changed = s.missed!.run(c.at, `missed: ${c.lateMs} ms late`, c.id).changes;
+          case 'missed': {
+            const reason = `missed: ${c.lateMs} ms late`;
+            changed = (
+              c.next === undefined
+                ? s.missed!.run(c.at, reason, c.id)
+                : s.missedNext!.run(c.next, c.next, reason, c.id)
+            ).changes;
+            if (changed > 0) record(c, 'missed', 0, reason, c.at);
             break;
+          }
           case 'retry':
             changed = s.retry!.run(c.fireAt, c.attempts, c.reason, c.id).changes;
+            break;
+          case 'cancelled':
+            changed = 0; // always the slow path: it only ever applies to a row asked to cancel
             break;
           default:
             throw new StoreError(
@@ -223,12 +305,66 @@ class SqliteAlarmStore implements AlarmStore {
               `unknown completion kind ${JSON.stringify((c as { kind: unknown }).kind)}`,
             );
         }
-        if (changed > 0 && (c.kind === 'fired' || c.kind === 'missed') && c.next) insertOne(c.next);
+        if (changed === 0 && settleCancelled(c)) cancelled.push(c.id);
       }
+      return cancelled;
     });
+    /**
+     * A completion for a row whose cancel met its delivery (asked while in flight here, or made by
+     * another connection that could not know): the outcome is recorded as it happened, and the
+     * series stops. Returns true if this moved a pending row to `cancelled`.
+     */
+    const settleCancelled = (c: Completion): boolean => {
+      const row = this.#stmts.get.get(c.id) as AlarmRow | undefined;
+      if (!row) return false;
+      const asked = row.status === 'pending' && row.cancelRequestedAt !== null;
+      if (!asked && row.status !== 'cancelled') return false; // already final: nothing to record
+      const settledAt = row.settledAt ?? row.cancelRequestedAt ?? 0;
+      let status: AlarmStatus = 'cancelled';
+      let firedAt: number | null = null;
+      let attempts = row.attempts;
+      let error: string | null = null;
+      let counts = [0, 0, 0];
+      let at = settledAt;
+      switch (c.kind) {
+        case 'fired':
+          // The delivery happened: the record says so. A one-shot alarm was delivered, so it is
+          // `fired`; a series keeps the occurrence in its history and stops.
+          record(c, 'delivered', c.attempts, null, c.firedAt);
+          if (!c.occurrence) status = 'fired';
+          firedAt = c.firedAt;
+          attempts = c.attempts;
+          counts = [1, 0, 0];
+          at = status === 'fired' ? c.firedAt : row.status === 'cancelled' ? settledAt : c.firedAt;
+          break;
+        case 'failed':
+          record(c, 'failed', c.attempts, c.reason, c.at);
+          attempts = c.attempts;
+          error = c.reason;
+          counts = [0, 0, 1];
+          if (asked) at = c.at;
+          break;
+        case 'missed':
+          record(c, 'missed', 0, `missed: ${c.lateMs} ms late`, c.at);
+          counts = [0, 1, 0];
+          if (asked) at = c.at;
+          break;
+        case 'retry':
+          attempts = c.attempts;
+          error = c.reason;
+          break;
+        case 'cancelled':
+          error = c.reason;
+          if (asked) at = c.at;
+          break;
+      }
+      this.#stmts.settleCancelled!.run(status, firedAt, attempts, error, at, ...counts, c.id);
+      return asked && status === 'cancelled';
+    };
     this.#completeMany = (batch) => completeMany.immediate(batch);
-    this.#cancelOne = db.transaction((id: number, at: number) => {
-      this.#stmts.cancel!.run(at, id);
+    this.#cancelOne = db.transaction((id: number, at: number, inFlight: boolean) => {
+      if (inFlight) this.#stmts.requestCancel!.run(at, id);
+      else this.#stmts.cancel!.run(at, at, id);
       return this.#stmts.get.get(id) as AlarmRow | undefined;
     }).immediate;
   }
@@ -254,8 +390,37 @@ class SqliteAlarmStore implements AlarmStore {
     });
   }
 
-  async cancel(id: number, at: number): Promise<AlarmRow | undefined> {
-    return this.#write('cancel', () => this.#cancelOne(id, at));
+  async cancel(id: number, at: number, inFlight = false): Promise<AlarmRow | undefined> {
+    return this.#write('cancel', () => this.#cancelOne(id, at, inFlight === true));
+  }
+
+  async history(id: number, limit = DEFAULT_LIMIT, afterSeq = 0): Promise<OccurrenceRow[]> {
+    return this.#read('history', () => {
+      const n = Math.max(0, Math.trunc(limit));
+      const rows = this.#stmts.history.all(id, afterSeq, n) as OccurrenceRow[];
+      if (rows.length > 0) return rows;
+      // A one-shot alarm writes no history: its row is its one occurrence, once settled.
+      const row = this.#stmts.get.get(id) as AlarmRow | undefined;
+      if (!row || row.recurrence !== null || afterSeq >= 1 || n === 0) return rows;
+      const outcome: OccurrenceOutcome | undefined =
+        row.status === 'fired'
+          ? 'delivered'
+          : row.status === 'missed' || row.status === 'failed'
+            ? row.status
+            : undefined;
+      if (outcome === undefined) return rows;
+      return [
+        {
+          alarmId: row.id,
+          seq: 1,
+          scheduledFor: row.scheduledFor,
+          attempts: row.attempts,
+          outcome,
+          error: outcome === 'delivered' ? null : row.lastError,
+          settledAt: row.settledAt ?? row.firedAt ?? row.fireAt,
+        },
+      ];
+    });
   }
 
   async nextPending(after?: number): Promise<AlarmRow | undefined> {
@@ -279,9 +444,9 @@ class SqliteAlarmStore implements AlarmStore {
     );
   }
 
-  async complete(batch: readonly Completion[]): Promise<void> {
-    if (batch.length === 0) return;
-    this.#write('complete', () => this.#completeMany(batch));
+  async complete(batch: readonly Completion[]): Promise<number[]> {
+    if (batch.length === 0) return [];
+    return this.#write('complete', () => this.#completeMany(batch));
   }
 
   async stats(): Promise<StoreStats> {
@@ -292,8 +457,9 @@ class SqliteAlarmStore implements AlarmStore {
         byStatus[status] = n;
         total += n;
       }
+      const occurrences = this.#stmts.outcomes.get() as Record<OccurrenceOutcome, number>;
       const next = this.#stmts.next.get() as AlarmRow | undefined;
-      return { byStatus, total, nextFireAt: next?.fireAt ?? null };
+      return { byStatus, occurrences: { ...occurrences }, total, nextFireAt: next?.fireAt ?? null };
     });
   }
 

@@ -3,6 +3,13 @@
  * backend (PostgreSQL, several nodes sharing one table) can be added without touching the actors.
  * Every method returns a promise even though the SQLite backend is synchronous underneath.
  *
+ * Series: a recurring alarm is one row for its whole life. Its `id`, `key` and `cancel` address the
+ * series; `fireAt`, `scheduledFor`, `attempts` and `lastError` describe its current occurrence
+ * (number `occurrence`); when an occurrence settles and another follows, the row moves to the
+ * next one in the same transaction that records the settled one in the history
+ * (`OccurrenceRow`). A one-shot alarm is a series of one: its row is its only occurrence, and no
+ * history row is written for it (`history` derives it from the row).
+ *
  * The store never interprets `message`, `recurrence`, `misfire` or `backoff`: it keeps their raw
  * JSON text, so a row whose JSON is garbage is still returned and the Alarm actor decides what to
  * do with it (mark it failed with a reason).
@@ -44,6 +51,33 @@ export interface AlarmRow {
   backoff: string | null;
   /** The instant originally scheduled; unchanged by retries (what lateness is measured from). */
   scheduledFor: number;
+  /** Number of the current (or last) occurrence of the series, from 1. */
+  occurrence: number;
+  /** Occurrences delivered, missed and failed so far (a one-shot: 0 or 1 of them). */
+  deliveredCount: number;
+  missedCount: number;
+  failedCount: number;
+  /**
+   * When a cancel was asked while an occurrence was being delivered (the delivery is not recalled:
+   * its outcome is recorded, then the series stops). Null if no such cancel was asked.
+   */
+  cancelRequestedAt: number | null;
+}
+
+/** Outcome of one settled occurrence. */
+export type OccurrenceOutcome = 'delivered' | 'missed' | 'failed';
+
+/** One settled occurrence of a series, in the history. */
+export interface OccurrenceRow {
+  alarmId: number;
+  /** Its number in the series, from 1. */
+  seq: number;
+  scheduledFor: number;
+  attempts: number;
+  outcome: OccurrenceOutcome;
+  /** Why it failed or was missed. */
+  error: string | null;
+  settledAt: number;
 }
 
 /** An alarm to insert. */
@@ -62,9 +96,23 @@ export interface NewAlarm {
 }
 
 /**
- * One outcome of a firing batch. Each applies only to a row that is still `pending`: a row that
- * was cancelled meanwhile (say by the CLI on another connection) stays cancelled, and its `next`
- * occurrence is not inserted, so a cancelled series stays stopped.
+ * The occurrence a completion settles, given for a recurring alarm so that the store records it in
+ * the history (omitted for a one-shot alarm, whose row is its own record).
+ */
+export interface SettledOccurrence {
+  seq: number;
+  scheduledFor: number;
+}
+
+/**
+ * One outcome of a firing batch. Each applies to a row that is still `pending` and not asked to
+ * cancel. A row cancelled meanwhile (by a cancel that met the delivery in flight, here or on
+ * another connection) still gets the truth recorded: a delivery counts as delivered (a one-shot
+ * alarm ends `fired`, a series ends `cancelled` with the occurrence in its history), a failed
+ * attempt is kept as its last error, and nothing comes next: a cancelled series stays stopped.
+ *
+ * `next` is the instant of the series' next occurrence: the row moves to it (attempts back to 0)
+ * instead of taking a final status.
  */
 export type Completion =
   | {
@@ -72,12 +120,22 @@ export type Completion =
       id: number;
       firedAt: number;
       attempts: number;
-      /** Next occurrence of a recurring alarm. Its `key` must differ from this row's or be omitted. */
-      next?: NewAlarm;
+      occurrence?: SettledOccurrence;
+      next?: number;
     }
-  | { kind: 'failed'; id: number; at: number; attempts: number; reason: string }
-  | { kind: 'missed'; id: number; at: number; lateMs: number; next?: NewAlarm }
-  | { kind: 'retry'; id: number; attempts: number; fireAt: number; reason: string };
+  | {
+      kind: 'failed';
+      id: number;
+      at: number;
+      attempts: number;
+      reason: string;
+      occurrence?: SettledOccurrence;
+      next?: number;
+    }
+  | { kind: 'missed'; id: number; at: number; lateMs: number; occurrence?: SettledOccurrence; next?: number }
+  | { kind: 'retry'; id: number; attempts: number; fireAt: number; reason: string }
+  /** A cancel asked while the delivery was in flight takes effect: the series stops here. */
+  | { kind: 'cancelled'; id: number; at: number; reason: string };
 
 /**
  * Keyset position in the `(fireAt, id)` order of due alarms: `due(now, limit, after)` returns only
@@ -98,9 +156,12 @@ export interface ListFilter {
   afterId?: number;
 }
 
-/** Counts by status and the next instant anything fires. */
+/** Counts of series by status, of occurrences by outcome, and the next instant anything fires. */
 export interface StoreStats {
+  /** Series (one-shot alarms included) by status. */
   byStatus: Record<AlarmStatus, number>;
+  /** Occurrences by outcome, over every series. */
+  occurrences: Record<OccurrenceOutcome, number>;
   nextFireAt: number | null;
   total: number;
 }
@@ -118,14 +179,24 @@ export interface AlarmStore {
   get(id: number): Promise<AlarmRow | undefined>;
   /** Rows matching the filter, paged by id. */
   list(filter?: ListFilter): Promise<AlarmRow[]>;
-  /** Moves a pending alarm to `cancelled`. Returns the row whatever its status, or undefined if absent. */
-  cancel(id: number, at: number): Promise<AlarmRow | undefined>;
+  /**
+   * Moves a pending alarm to `cancelled`. With `inFlight` (the caller knows an occurrence is being
+   * delivered), only records the request (`cancelRequestedAt`): the row stays pending until the
+   * delivery's outcome completes it. Returns the row whatever its status, or undefined if absent.
+   */
+  cancel(id: number, at: number, inFlight?: boolean): Promise<AlarmRow | undefined>;
+  /** Settled occurrences of a series, oldest first (a settled one-shot alarm: its one occurrence). */
+  history(id: number, limit?: number, afterSeq?: number): Promise<OccurrenceRow[]>;
   /** The earliest pending alarm by (fireAt, id); with `after`, the earliest with fireAt > after. */
   nextPending(after?: number): Promise<AlarmRow | undefined>;
   /** Pending alarms with fireAt <= now, in (fireAt, id) order, at most `limit`. */
   due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]>;
-  /** Applies all outcomes and inserts next occurrences in one transaction. */
-  complete(batch: readonly Completion[]): Promise<void>;
+  /**
+   * Applies all outcomes (moving series to their next occurrence, recording history) in one
+   * transaction. Resolves with the ids that this batch moved to `cancelled` (a cancel that was
+   * asked while their delivery was in flight took effect).
+   */
+  complete(batch: readonly Completion[]): Promise<number[]>;
   stats(): Promise<StoreStats>;
   /**
    * A number that changes when another connection (the CLI, another process) commits a write, so

@@ -34,6 +34,7 @@ const METHODS = new Set<string>([
   'get',
   'list',
   'cancel',
+  'history',
   'nextPending',
   'due',
   'complete',

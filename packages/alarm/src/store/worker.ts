@@ -143,6 +143,10 @@ class WorkerAlarmStore implements AlarmStore {
     return this.#call('cancel', args);
   }
 
+  history(...args: Parameters<AlarmStore['history']>): ReturnType<AlarmStore['history']> {
+    return this.#call('history', args);
+  }
+
   nextPending(...args: Parameters<AlarmStore['nextPending']>): ReturnType<AlarmStore['nextPending']> {
     return this.#call('nextPending', args);
   }
