@@ -236,7 +236,7 @@ const WorkerSchema = v.looseObject({
     isLogic,
     'must be XState actor logic (a machine, fromCallback, fromPromise...)',
   ),
-  input: v.unknown(),
+  input: v.optional(v.unknown()),
   trapExit: v.boolean('must be a boolean'),
   readyWhen: v.optional(
     v.custom<(snapshot: Snapshot<unknown>) => boolean>((f) => typeof f === 'function', 'must be a function'),

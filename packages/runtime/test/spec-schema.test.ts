@@ -63,6 +63,8 @@ describe('the child spec schema refuses wrong types', () => {
     const spec = validateChildSpec({ ...good(), extra: 1 }) as unknown as Record<string, unknown>;
     expect(spec.extra).toBe(1);
     expect(spec.logic).toBe(probe);
+    const { input: _input, readyWhen: _readyWhen, ...bare } = good();
+    expect(validateChildSpec(bare).id).toBe('W');
   });
 
   it('random junk never passes and never throws anything but a typed spec error', () => {
