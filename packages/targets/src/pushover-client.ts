@@ -279,11 +279,8 @@ export async function sendPushover(
 ): Promise<SendOutcome> {
   const credentials = resolvePushoverCredentials(creds, {});
   const n = validateNotification(notification);
-  const endpoint = messagesEndpoint(options.baseUrl ?? PUSHOVER_API_URL);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidPushoverOptionsError('timeoutMs', 'must be a positive number of milliseconds');
-  }
+  const { baseUrl, timeoutMs } = parsePushoverOptions(options);
+  const endpoint = messagesEndpoint(baseUrl);
   const secrets = [credentials.token, credentials.user];
   const now = options.now ?? Date.now;
 
@@ -341,18 +338,37 @@ function withQuota(failure: DeliveryFailure, quota: PushoverQuota | undefined): 
   return quota ? { ...failure, quota } : failure;
 }
 
-function messagesEndpoint(baseUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new InvalidPushoverOptionsError('baseUrl', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidPushoverOptionsError('baseUrl', 'must use http or https');
-  }
+function messagesEndpoint(url: URL): string {
   // Keep any path prefix (a proxy mounted under /pushover) and drop trailing slashes.
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/1/messages.json`;
+}
+
+const TIMEOUT = 'must be a positive number of milliseconds';
+
+const PushoverOptionsSchema = v.object({
+  baseUrl: v.pipe(
+    v.optional(v.string('must be an absolute http(s) URL'), PUSHOVER_API_URL),
+    v.check((url) => URL.canParse(url), 'must be an absolute http(s) URL'),
+    v.transform((url) => new URL(url)),
+    v.check((url) => url.protocol === 'http:' || url.protocol === 'https:', 'must use http or https'),
+  ),
+  timeoutMs: v.optional(
+    v.pipe(v.number(TIMEOUT), v.finite(TIMEOUT), v.gtValue(0, TIMEOUT)),
+    DEFAULT_TIMEOUT_MS,
+  ),
+});
+
+/**
+ * The Pushover endpoint and timeout options, shared by `sendPushover` and `pushoverTarget`;
+ * throws `INVALID_PUSHOVER_OPTIONS` naming the field. @internal
+ */
+export function parsePushoverOptions(options: { baseUrl?: unknown; timeoutMs?: unknown }): {
+  baseUrl: URL;
+  timeoutMs: number;
+} {
+  return parseWith(PushoverOptionsSchema, options, (field, detail) => {
+    throw new InvalidPushoverOptionsError(field || '(options)', detail);
+  });
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
