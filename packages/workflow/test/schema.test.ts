@@ -7,6 +7,7 @@
 import { ManualClock } from '@vigil/runtime';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineMachineWorkflow } from '../src/durable-machine.js';
 import { schedulerWorker } from '../src/scheduler.js';
 import { defineWorkflow, end } from '../src/workflow.js';
 import { type Booted, boot, quiesce, T0, tempDb } from './scheduler-helpers.js';
@@ -40,6 +41,19 @@ describe('defineWorkflow refuses wrong types', () => {
       maxAttempts: 3,
       backoff: { minMs: 1000, maxMs: 3_600_000, factor: 2 },
     });
+  });
+});
+
+describe('defineMachineWorkflow refuses wrong types', () => {
+  it.each([
+    ['a machine workflow needs a name', { name: 3, machine: {} }],
+    ['a machine workflow needs a name', { name: '', machine: {} }],
+    ['machine must be an XState v5 machine', { name: 'm', machine: { root: {} } }],
+    ['definition must be an object', null],
+  ])('%s: %o', (message, definition) => {
+    expect(() => defineMachineWorkflow(definition as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_WORKFLOW', message: expect.stringContaining(message) }),
+    );
   });
 });
 
