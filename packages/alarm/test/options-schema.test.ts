@@ -8,6 +8,7 @@ import { VigilError } from '@vigil/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AlarmOptions, type AlarmStore, alarmSupervisor, resolveOptions } from '../src/index.js';
+import { prepareAlarm } from '../src/request.js';
 
 /** Counts the stores opened: a refused option must open none. */
 function resolve(options: unknown) {
@@ -109,5 +110,42 @@ describe('alarm options schema', () => {
         },
       ),
     );
+  });
+});
+
+describe('the options of one set, from untyped callers', () => {
+  const limits = { maxMessageBytes: 1024, maxAttempts: 10 };
+  const set = (options: unknown, defaults = limits) =>
+    prepareAlarm({ when: 1000, target: 'T', options } as never, 0, 'UTC', () => true, defaults);
+
+  it.each([
+    ['options', 'fast'],
+    ['options', [1]],
+    ['retries', { retries: 3 }],
+    ['key', { key: '' }],
+    ['key', { key: 42 }],
+    ['maxAttempts', { maxAttempts: 0 }],
+    ['maxAttempts', { maxAttempts: 1001 }],
+    ['maxAttempts', { maxAttempts: '3' }],
+    ['backoff', { backoff: 'linear' }],
+    ['backoff.factor', { backoff: { minMs: 1, maxMs: 5, factor: 0 } }],
+    ['backoff', { backoff: { minMs: 5, maxMs: 1, factor: 2 } }],
+  ])('refuses %s: %o', (field, options) => {
+    expect(() => set(options)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', field }));
+  });
+
+  it('checks the service default against the same bounds', () => {
+    expect(set({}).maxAttempts).toBe(10);
+    expect(() => set({}, { ...limits, maxAttempts: 5000 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTION', field: 'maxAttempts' }),
+    );
+  });
+
+  it('keeps good options', () => {
+    expect(set({ key: 'k', maxAttempts: 3, backoff: { minMs: 1, maxMs: 2, factor: 2 } })).toMatchObject({
+      key: 'k',
+      maxAttempts: 3,
+      backoff: JSON.stringify({ minMs: 1, maxMs: 2, factor: 2 }),
+    });
   });
 });
