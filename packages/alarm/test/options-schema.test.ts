@@ -149,3 +149,16 @@ describe('the options of one set, from untyped callers', () => {
     });
   });
 });
+
+describe('a set without options', () => {
+  it('absent or null options take the service defaults', () => {
+    for (const options of [undefined, null]) {
+      expect(
+        prepareAlarm({ when: 1000, target: 'T', options } as never, 0, 'UTC', () => true, {
+          maxMessageBytes: 1024,
+          maxAttempts: 7,
+        }),
+      ).toMatchObject({ key: null, maxAttempts: 7, backoff: null, recurrence: null });
+    }
+  });
+});
