@@ -2,10 +2,12 @@
  * Options of the alarm service, with their defaults, validated once when the spec is built.
  */
 
+import * as v from 'valibot';
 import { InvalidOptionError } from './errors.js';
 import { checkZone } from './parse.js';
-import type { MisfirePolicy } from './recurrence.js';
+import { type MisfirePolicy, validateMisfire } from './recurrence.js';
 import type { AlarmStore } from './store/types.js';
+import { parseWith } from './validate.js';
 
 /** Delay between delivery attempts: `minMs * factor^(attempt-1)`, capped at `maxMs`. */
 export interface RetryBackoff {
@@ -65,74 +67,89 @@ export type ResolvedAlarmOptions = Required<Omit<AlarmOptions, 'db' | 'store'>> 
 };
 
 /**
- * Fills defaults and checks types; throws `InvalidOptionError` naming the field, or
- * `InvalidZoneError` for a zone that is not an IANA name.
+ * Fills defaults and checks types; throws `InvalidOptionError` naming the field, `InvalidZoneError`
+ * for a zone that is not an IANA name, or `InvalidRecurrenceError` for a bad misfire policy.
  */
 export function resolveOptions(
   options: AlarmOptions,
   openDefault: (path: string, synchronous: 'FULL' | 'NORMAL', thread: boolean) => AlarmStore,
 ): ResolvedAlarmOptions {
-  const o = options as Record<string, unknown>;
-  const positive = (field: string, fallback: number, min = 1): number => {
-    const value = o[field] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new InvalidOptionError(field, value, `must be a number >= ${min}`);
-    }
-    return value;
-  };
-  const synchronous = options.synchronous ?? 'FULL';
-  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
-    throw new InvalidOptionError('synchronous', synchronous, "must be 'FULL' or 'NORMAL'");
-  }
-  const storeThread = options.storeThread ?? false;
-  if (typeof storeThread !== 'boolean') {
-    throw new InvalidOptionError('storeThread', storeThread, 'must be true or false');
-  }
-  let store = options.store;
-  if (store !== undefined && typeof store !== 'function') {
-    throw new InvalidOptionError('store', store, 'must be a function returning an AlarmStore');
-  }
-  if (!store) {
-    const path = options.db;
-    if (typeof path !== 'string' || path.length === 0) {
-      throw new InvalidOptionError('db', path, "must be a database path (or ':memory:'), or give 'store'");
-    }
-    store = () => openDefault(path, synchronous, storeThread);
-  }
-  const name = (field: string, fallback: string): string => {
-    const value = o[field] ?? fallback;
-    if (typeof value !== 'string' || value.length === 0)
-      throw new InvalidOptionError(field, value, 'must be a name');
-    return value;
-  };
-  const backoff = options.backoff ?? { minMs: 1000, maxMs: 3_600_000, factor: 2 };
-  if (
-    typeof backoff !== 'object' ||
-    !(backoff.minMs >= 0) ||
-    !(backoff.maxMs >= backoff.minMs) ||
-    !(backoff.factor >= 1)
-  ) {
-    throw new InvalidOptionError('backoff', backoff, 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }');
-  }
+  const { db, store, zone, misfire, ...rest } = parseWith(OptionsSchema, options, (field, detail, value) => {
+    throw new InvalidOptionError(field || '(options)', value, detail);
+  });
   return {
-    store,
-    synchronous,
-    storeThread,
-    name: name('name', 'Alarm'),
-    timerName: name('timerName', 'Timer'),
-    supervisorName: name('supervisorName', 'alarms'),
-    zone: checkZone(options.zone ?? 'UTC'),
-    maxMessageBytes: positive('maxMessageBytes', 256 * 1024),
-    deliveryTimeoutMs: positive('deliveryTimeoutMs', 30_000),
-    maxAttempts: positive('maxAttempts', 10),
-    backoff,
-    misfire: options.misfire ?? { policy: 'fire' },
-    sliceMs: positive('sliceMs', 1000),
-    lateWakeMs: positive('lateWakeMs', 250, 0),
-    pollMs: positive('pollMs', 250, 0),
-    maxInFlight: positive('maxInFlight', 1024),
+    ...rest,
+    // `db` is a non-empty string whenever `store` is absent: the schema's last check.
+    store: store ?? (() => openDefault(db as string, rest.synchronous, rest.storeThread)),
+    zone: checkZone(zone ?? 'UTC'),
+    misfire: misfire == null ? { policy: 'fire' } : validateMisfire(misfire),
   };
 }
+
+// --- Schema ---------------------------------------------------------------------------------
+// An absent or null option takes its default. The first bad field, in this order, is reported.
+
+const atLeast = (min: number, fallback: number) => {
+  const message = `must be a number >= ${min}`;
+  return v.nullish(v.pipe(v.number(message), v.finite(message), v.minValue(min, message)), fallback);
+};
+
+const name = (fallback: string) =>
+  v.nullish(v.pipe(v.string('must be a name'), v.minLength(1, 'must be a name')), fallback);
+
+const BACKOFF = 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }';
+
+const BackoffSchema = v.pipe(
+  v.object(
+    {
+      minMs: v.pipe(v.number(BACKOFF), v.minValue(0, BACKOFF)),
+      maxMs: v.number(BACKOFF),
+      factor: v.pipe(v.number(BACKOFF), v.minValue(1, BACKOFF)),
+    },
+    BACKOFF,
+  ),
+  v.forward(
+    v.check((b) => b.maxMs >= b.minMs, BACKOFF),
+    ['maxMs'],
+  ),
+);
+
+const OptionsSchema = v.pipe(
+  v.object(
+    {
+      synchronous: v.nullish(v.picklist(['FULL', 'NORMAL'], "must be 'FULL' or 'NORMAL'"), 'FULL'),
+      storeThread: v.nullish(v.boolean('must be true or false'), false),
+      store: v.nullish(
+        v.custom<() => AlarmStore>(
+          (value) => typeof value === 'function',
+          'must be a function returning an AlarmStore',
+        ),
+      ),
+      db: v.optional(v.unknown()),
+      name: name('Alarm'),
+      timerName: name('Timer'),
+      supervisorName: name('alarms'),
+      backoff: v.nullish(BackoffSchema, { minMs: 1000, maxMs: 3_600_000, factor: 2 }),
+      zone: v.optional(v.unknown()),
+      maxMessageBytes: atLeast(1, 256 * 1024),
+      deliveryTimeoutMs: atLeast(1, 30_000),
+      maxAttempts: atLeast(1, 10),
+      misfire: v.optional(v.unknown()),
+      sliceMs: atLeast(1, 1000),
+      lateWakeMs: atLeast(0, 250),
+      pollMs: atLeast(0, 250),
+      maxInFlight: atLeast(1, 1024),
+    },
+    'must be an object of alarm options',
+  ),
+  v.forward(
+    v.check(
+      (o) => o.store != null || (typeof o.db === 'string' && o.db.length > 0),
+      "must be a database path (or ':memory:'), or give 'store'",
+    ),
+    ['db'],
+  ),
+);
 
 /** Delay before attempt `attempt + 1`. */
 export function retryDelay(backoff: RetryBackoff, attempt: number): number {

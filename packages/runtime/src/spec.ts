@@ -2,8 +2,11 @@
  * Child specs, after OTP's `child_spec()`: what to start, when to restart it, how to stop it.
  * They are validated when built, with errors that name the child and the field.
  */
+
+import * as v from 'valibot';
 import type { AnyActorLogic, Snapshot } from 'xstate';
 import { InvalidChildSpecError, InvalidSupervisorOptionsError } from './errors.js';
+import { parseWith } from './validate.js';
 
 /** OTP restart types: `permanent` always, `transient` after an abnormal exit, `temporary` never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
@@ -96,9 +99,6 @@ export interface WorkerOptions {
   budget?: number;
 }
 
-const RESTARTS: readonly string[] = ['permanent', 'transient', 'temporary'];
-const STRATEGIES: readonly string[] = ['one_for_one', 'one_for_all', 'rest_for_one'];
-
 /**
  * Builds and validates a worker spec.
  *
@@ -118,7 +118,7 @@ export function worker(id: string, logic: AnyActorLogic, options: WorkerOptions 
     startTimeoutMs: options.startTimeoutMs ?? 5000,
     backoff: options.backoff,
     budget: options.budget,
-  }) as WorkerSpec;
+  }) as WorkerSpec; // validateChildSpec returns the kind it was given
 }
 
 /**
@@ -141,7 +141,7 @@ export function supervisor(
     withinMs: options.withinMs ?? 5000,
     restart: options.restart ?? 'permanent',
     shutdown: options.shutdown ?? 'infinity',
-  }) as SupervisorSpec;
+  }) as SupervisorSpec; // validateChildSpec returns the kind it was given
 }
 
 /**
@@ -151,60 +151,27 @@ export function supervisor(
 export function validateChildSpec(spec: unknown): ChildSpec {
   if (typeof spec !== 'object' || spec === null)
     throw new InvalidChildSpecError('?', 'spec', 'must be an object');
-  const s = spec as Record<string, unknown>;
+  const s = spec as { type?: unknown; id?: unknown };
   const id = typeof s.id === 'string' ? s.id : '?';
   const fail = (field: string, detail: string): never => {
+    if (SUPERVISOR_OPTIONS.has(field)) throw new InvalidSupervisorOptionsError(id, field, detail);
     throw new InvalidChildSpecError(id, field, detail);
   };
-  if (!isValidName(s.id)) fail('id', 'must be a non-empty string of at most 200 printable characters');
-  if (!RESTARTS.includes(s.restart as string)) fail('restart', `must be one of ${RESTARTS.join(', ')}`);
-  if (!isShutdown(s.shutdown)) fail('shutdown', "must be a non-negative number, 'brutal_kill' or 'infinity'");
-  if (s.type === 'worker') {
-    const logic = s.logic as { transition?: unknown } | null;
-    if (typeof logic !== 'object' || logic === null || typeof logic.transition !== 'function') {
-      fail('logic', 'must be XState actor logic (a machine, fromCallback, fromPromise...)');
-    }
-    if (typeof s.trapExit !== 'boolean') fail('trapExit', 'must be a boolean');
-    if (s.readyWhen !== undefined && typeof s.readyWhen !== 'function')
-      fail('readyWhen', 'must be a function');
-    if (!isNonNegative(s.startTimeoutMs)) fail('startTimeoutMs', 'must be a non-negative number');
-    if (s.backoff !== undefined) validateBackoff(s.backoff, fail);
-    if (s.budget !== undefined && (!Number.isSafeInteger(s.budget) || (s.budget as number) < 1)) {
-      fail('budget', 'must be a positive integer');
-    }
-    return s as unknown as WorkerSpec;
-  }
+  if (s.type === 'worker') return parseWith(WorkerSchema, spec, fail);
   if (s.type === 'supervisor') {
-    if (!STRATEGIES.includes(s.strategy as string)) {
-      throw new InvalidSupervisorOptionsError(id, 'strategy', `must be one of ${STRATEGIES.join(', ')}`);
-    }
-    if (!Number.isInteger(s.maxRestarts) || (s.maxRestarts as number) < 0) {
-      throw new InvalidSupervisorOptionsError(id, 'maxRestarts', 'must be a non-negative integer');
-    }
-    if (!isNonNegative(s.withinMs) || (s.withinMs as number) === 0) {
-      throw new InvalidSupervisorOptionsError(id, 'withinMs', 'must be a positive number');
-    }
-    if (!Array.isArray(s.children)) fail('children', 'must be an array of child specs');
+    const valid = parseWith(SupervisorSchema, spec, fail);
     const seen = new Set<string>();
-    for (const child of s.children as unknown[]) {
+    const children = valid.children.map((child) => {
       const c = validateChildSpec(child);
       if (seen.has(c.id))
         throw new InvalidChildSpecError(c.id, 'id', `is used twice under supervisor '${id}'`);
       seen.add(c.id);
-    }
-    return s as unknown as SupervisorSpec;
+      return c;
+    });
+    return { ...valid, children };
   }
+  parseWith(CommonSchema, spec, fail);
   return fail('type', "must be 'worker' or 'supervisor' (build specs with worker() or supervisor())");
-}
-
-function validateBackoff(value: unknown, fail: (field: string, detail: string) => never): void {
-  const b = value as Partial<Backoff> | null;
-  if (typeof b !== 'object' || b === null) fail('backoff', 'must be { minMs, maxMs, factor }');
-  const { minMs, maxMs, factor } = b as Backoff;
-  if (!isNonNegative(minMs)) fail('backoff.minMs', 'must be a non-negative number');
-  if (!isNonNegative(maxMs) || maxMs < minMs) fail('backoff.maxMs', 'must be a number >= backoff.minMs');
-  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)
-    fail('backoff.factor', 'must be >= 1');
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
@@ -215,10 +182,91 @@ export function isValidName(name: unknown): name is string {
   return typeof name === 'string' && name.length > 0 && name.length <= 200 && !CONTROL_CHARS.test(name);
 }
 
-function isNonNegative(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
-}
+// --- Schemas ------------------------------------------------------------------------------------
+// Entries are checked in the order written, and the first bad one is reported: the order is the
+// order of the fields in the docs above. Objects are loose, so a field added to a spec elsewhere
+// is carried through rather than silently dropped.
 
-function isShutdown(value: unknown): value is Shutdown {
-  return value === 'brutal_kill' || value === 'infinity' || isNonNegative(value);
-}
+const RESTARTS = ['permanent', 'transient', 'temporary'] as const;
+const STRATEGIES = ['one_for_one', 'one_for_all', 'rest_for_one'] as const;
+/** Fields of a supervisor spec that are its options: reported as `InvalidSupervisorOptionsError`. */
+const SUPERVISOR_OPTIONS = new Set(['strategy', 'maxRestarts', 'withinMs']);
+
+const nonNegative = (message: string) => v.pipe(v.number(message), v.finite(message), v.minValue(0, message));
+
+const Name = v.custom<string>(isValidName, 'must be a non-empty string of at most 200 printable characters');
+
+const ShutdownSchema = v.union(
+  [
+    v.picklist(['brutal_kill', 'infinity']),
+    nonNegative("must be a non-negative number, 'brutal_kill' or 'infinity'"),
+  ],
+  "must be a non-negative number, 'brutal_kill' or 'infinity'",
+);
+
+const CommonEntries = {
+  id: Name,
+  restart: v.picklist(RESTARTS, `must be one of ${RESTARTS.join(', ')}`),
+  shutdown: ShutdownSchema,
+};
+const CommonSchema = v.looseObject(CommonEntries);
+
+const isLogic = (value: unknown): value is AnyActorLogic =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as { transition?: unknown }).transition === 'function';
+
+const BackoffSchema = v.pipe(
+  v.object(
+    {
+      minMs: nonNegative('must be a non-negative number'),
+      maxMs: nonNegative('must be a number >= backoff.minMs'),
+      factor: v.pipe(v.number('must be >= 1'), v.finite('must be >= 1'), v.minValue(1, 'must be >= 1')),
+    },
+    'must be { minMs, maxMs, factor }',
+  ),
+  v.forward(
+    v.check((b) => b.maxMs >= b.minMs, 'must be a number >= backoff.minMs'),
+    ['maxMs'],
+  ),
+);
+
+const WorkerSchema = v.looseObject({
+  ...CommonEntries,
+  type: v.literal('worker'),
+  logic: v.custom<AnyActorLogic>(
+    isLogic,
+    'must be XState actor logic (a machine, fromCallback, fromPromise...)',
+  ),
+  input: v.optional(v.unknown()),
+  trapExit: v.boolean('must be a boolean'),
+  readyWhen: v.optional(
+    v.custom<(snapshot: Snapshot<unknown>) => boolean>((f) => typeof f === 'function', 'must be a function'),
+  ),
+  startTimeoutMs: nonNegative('must be a non-negative number'),
+  backoff: v.optional(BackoffSchema),
+  budget: v.optional(
+    v.pipe(
+      v.number('must be a positive integer'),
+      v.safeInteger('must be a positive integer'),
+      v.minValue(1, 'must be a positive integer'),
+    ),
+  ),
+});
+
+const SupervisorSchema = v.looseObject({
+  ...CommonEntries,
+  type: v.literal('supervisor'),
+  strategy: v.picklist(STRATEGIES, `must be one of ${STRATEGIES.join(', ')}`),
+  maxRestarts: v.pipe(
+    v.number('must be a non-negative integer'),
+    v.integer('must be a non-negative integer'),
+    v.minValue(0, 'must be a non-negative integer'),
+  ),
+  withinMs: v.pipe(
+    v.number('must be a positive number'),
+    v.finite('must be a positive number'),
+    v.gtValue(0, 'must be a positive number'),
+  ),
+  children: v.array(v.unknown(), 'must be an array of child specs'),
+});

@@ -18,10 +18,12 @@
  */
 import type { DeliveryInfo } from '@vigil/alarm';
 import { type Runtime, VigilError } from '@vigil/runtime';
+import * as v from 'valibot';
 import type { EventObject } from 'xstate';
 import type { DeliveryFailure } from './http.js';
 import { PermanentFailure } from './target.js';
 import { type Settled, targetMachine } from './target-machine.js';
+import { parseWith } from './validate.js';
 
 /**
  * A delivery that failed for a reason that may pass (HTTP 429 or 5xx, timeout, network error).
@@ -151,27 +153,31 @@ export function payloadOf(event: EventObject): Record<string, unknown> {
 
 /** Validates a retry limit option. */
 export function checkMaxRetries(value: unknown, target: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new VigilError(
-      'INVALID_OPTION',
-      `${target}: maxRetries must be an integer >= 0, got ${String(value)}`,
-    );
-  }
-  return value;
+  return parseWith(MaxRetriesSchema, value, (_field, detail, given) => {
+    throw new VigilError('INVALID_OPTION', `${target}: maxRetries ${detail}, got ${String(given)}`);
+  });
 }
 
 /** Validates a concurrency option. */
 export function checkConcurrency(value: unknown, target: string): number {
-  if (value === undefined) return DEFAULT_CONCURRENCY;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new VigilError(
-      'INVALID_OPTION',
-      `${target}: concurrency must be a positive integer, got ${String(value)}`,
-    );
-  }
-  return value;
+  return parseWith(v.optional(ConcurrencySchema, DEFAULT_CONCURRENCY), value, (_field, detail, given) => {
+    throw new VigilError('INVALID_OPTION', `${target}: concurrency ${detail}, got ${String(given)}`);
+  });
 }
+
+const MaxRetriesSchema = v.optional(
+  v.pipe(
+    v.number('must be an integer >= 0'),
+    v.integer('must be an integer >= 0'),
+    v.minValue(0, 'must be an integer >= 0'),
+  ),
+);
+
+const ConcurrencySchema = v.pipe(
+  v.number('must be a positive integer'),
+  v.integer('must be a positive integer'),
+  v.minValue(1, 'must be a positive integer'),
+);
 
 /** Requests in flight per HTTP target unless told otherwise. */
 const DEFAULT_CONCURRENCY = 8;

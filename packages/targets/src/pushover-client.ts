@@ -6,6 +6,8 @@
  * not in outcomes, not in error messages, not in reasons. Every string that comes back from the
  * network is redacted against them before it is returned, even though the API never echoes them.
  */
+
+import * as v from 'valibot';
 import {
   InvalidNotificationError,
   InvalidPushoverOptionsError,
@@ -13,6 +15,7 @@ import {
 } from './errors.js';
 import type { DeliveryFailure } from './http.js';
 import { classifyStatus, parseRetryAfter, postWithTimeout, redact } from './http.js';
+import { parseWith } from './validate.js';
 
 /** The app token and the user (or group) key that authorise a Pushover message. */
 export interface PushoverCredentials {
@@ -158,66 +161,18 @@ export function validateNotification(n: unknown): PushoverNotification {
     );
   }
 
-  const message = input.message;
-  if (typeof message !== 'string' || message.trim() === '') {
-    throw new InvalidNotificationError('message', 'is required and must be a non-empty string');
-  }
-  checkLength('message', message, 1024);
-  const out: PushoverNotification = { message };
-
-  const title = optionalString(input, 'title');
-  if (title !== undefined) out.title = checkLength('title', title, 250);
-  const url = optionalString(input, 'url');
-  if (url !== undefined) out.url = checkLength('url', url, 512);
-  const urlTitle = optionalString(input, 'urlTitle');
-  if (urlTitle !== undefined) out.urlTitle = checkLength('urlTitle', urlTitle, 100);
-  const sound = optionalString(input, 'sound');
-  if (sound !== undefined) out.sound = checkLength('sound', sound, 100);
-
-  const device = optionalString(input, 'device');
-  if (device !== undefined) {
-    // Pushover device names are up to 25 letters, digits, '_' or '-'; several are comma-separated.
-    if (!device.split(',').every((name) => /^[A-Za-z0-9_-]{1,25}$/.test(name))) {
-      throw new InvalidNotificationError('device', 'must be comma-separated names of [A-Za-z0-9_-]{1,25}');
-    }
-    out.device = device;
-  }
-
-  if (input.html !== undefined) {
-    if (typeof input.html !== 'boolean') throw new InvalidNotificationError('html', 'must be a boolean');
-    out.html = input.html;
-  }
-
-  if (input.priority !== undefined) {
-    const p = input.priority;
-    if (typeof p !== 'number' || !Number.isInteger(p) || p < -2 || p > 2) {
-      throw new InvalidNotificationError('priority', 'must be an integer from -2 to 2');
-    }
-    out.priority = p as PushoverPriority;
-  }
-
-  const timestamp = optionalInteger(input, 'timestamp', 1);
-  if (timestamp !== undefined) {
-    // A Date.now() value is the commonest mistake; it would show a date in the year 50000+.
-    if (timestamp > 1e11)
-      throw new InvalidNotificationError('timestamp', 'must be unix seconds, not milliseconds');
-    out.timestamp = timestamp;
-  }
-  const ttl = optionalInteger(input, 'ttl', 1);
-  if (ttl !== undefined) out.ttl = ttl;
-
-  // Emergency messages repeat until acknowledged; the API insists on bounds for the repetition.
-  const retry = optionalInteger(input, 'retry', 30);
-  const expire = optionalInteger(input, 'expire', 1);
+  const out = parseWith(NotificationSchema, input, (field, detail) => {
+    throw new InvalidNotificationError(field, detail);
+  });
+  // Emergency messages repeat until acknowledged; the API insists on bounds for the repetition,
+  // and refuses the repetition fields on any other priority. Rules across fields, on the parsed value.
+  const { retry, expire } = out;
   if (out.priority === 2) {
     if (retry === undefined)
       throw new InvalidNotificationError('retry', 'is required with priority 2 (>= 30 s)');
-    if (expire === undefined) {
+    if (expire === undefined)
       throw new InvalidNotificationError('expire', 'is required with priority 2 (<= 10800 s)');
-    }
     if (expire > 10_800) throw new InvalidNotificationError('expire', 'must be at most 10800 seconds');
-    out.retry = retry;
-    out.expire = expire;
   } else if (retry !== undefined || expire !== undefined) {
     throw new InvalidNotificationError(
       retry !== undefined ? 'retry' : 'expire',
@@ -227,29 +182,52 @@ export function validateNotification(n: unknown): PushoverNotification {
   return out;
 }
 
+// --- Schema of a notification ----------------------------------------------------------------
+// Fields are checked in this order and the first bad one is reported.
+
 /** Counts Unicode code points, as Pushover does, not UTF-16 units. */
-function checkLength(field: string, value: string, max: number): string {
-  if ([...value].length > max) throw new InvalidNotificationError(field, `must be at most ${max} characters`);
-  return value;
-}
+const atMost = (max: number) =>
+  v.check((value: string) => [...value].length <= max, `must be at most ${max} characters`);
 
-function optionalString(input: Record<string, unknown>, field: string): string | undefined {
-  const value = input[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    throw new InvalidNotificationError(field, 'must be a non-empty string');
-  }
-  return value;
-}
+const NON_EMPTY = 'must be a non-empty string';
+const text = (max: number) => v.optional(v.pipe(v.string(NON_EMPTY), v.nonEmpty(NON_EMPTY), atMost(max)));
 
-function optionalInteger(input: Record<string, unknown>, field: string, min: number): number | undefined {
-  const value = input[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidNotificationError(field, `must be an integer >= ${min}`);
-  }
-  return value;
-}
+const integer = (min: number) => {
+  const message = `must be an integer >= ${min}`;
+  return v.pipe(v.number(message), v.safeInteger(message), v.minValue(min, message));
+};
+
+const MESSAGE = 'is required and must be a non-empty string';
+
+const NotificationSchema = v.object({
+  message: v.pipe(
+    v.string(MESSAGE),
+    v.check((m) => m.trim() !== '', MESSAGE),
+    atMost(1024),
+  ),
+  title: text(250),
+  url: text(512),
+  urlTitle: text(100),
+  sound: text(100),
+  // Pushover device names are up to 25 letters, digits, '_' or '-'; several are comma-separated.
+  device: v.optional(
+    v.pipe(
+      v.string(NON_EMPTY),
+      v.nonEmpty(NON_EMPTY),
+      v.check(
+        (device) => device.split(',').every((name) => /^[A-Za-z0-9_-]{1,25}$/.test(name)),
+        'must be comma-separated names of [A-Za-z0-9_-]{1,25}',
+      ),
+    ),
+  ),
+  html: v.optional(v.boolean('must be a boolean')),
+  priority: v.optional(v.picklist([-2, -1, 0, 1, 2], 'must be an integer from -2 to 2')),
+  // A Date.now() value is the commonest mistake; it would show a date in the year 50000+.
+  timestamp: v.optional(v.pipe(integer(1), v.maxValue(1e11, 'must be unix seconds, not milliseconds'))),
+  ttl: v.optional(integer(1)),
+  retry: v.optional(integer(30)),
+  expire: v.optional(integer(1)),
+});
 
 /** Builds the form body in the API's field names. */
 function toForm(creds: PushoverCredentials, n: PushoverNotification): URLSearchParams {
@@ -301,11 +279,8 @@ export async function sendPushover(
 ): Promise<SendOutcome> {
   const credentials = resolvePushoverCredentials(creds, {});
   const n = validateNotification(notification);
-  const endpoint = messagesEndpoint(options.baseUrl ?? PUSHOVER_API_URL);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidPushoverOptionsError('timeoutMs', 'must be a positive number of milliseconds');
-  }
+  const { baseUrl, timeoutMs } = parsePushoverOptions(options);
+  const endpoint = messagesEndpoint(baseUrl);
   const secrets = [credentials.token, credentials.user];
   const now = options.now ?? Date.now;
 
@@ -363,18 +338,37 @@ function withQuota(failure: DeliveryFailure, quota: PushoverQuota | undefined): 
   return quota ? { ...failure, quota } : failure;
 }
 
-function messagesEndpoint(baseUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new InvalidPushoverOptionsError('baseUrl', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidPushoverOptionsError('baseUrl', 'must use http or https');
-  }
+function messagesEndpoint(url: URL): string {
   // Keep any path prefix (a proxy mounted under /pushover) and drop trailing slashes.
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}/1/messages.json`;
+}
+
+const TIMEOUT = 'must be a positive number of milliseconds';
+
+const PushoverOptionsSchema = v.object({
+  baseUrl: v.pipe(
+    v.optional(v.string('must be an absolute http(s) URL'), PUSHOVER_API_URL),
+    v.check((url) => URL.canParse(url), 'must be an absolute http(s) URL'),
+    v.transform((url) => new URL(url)),
+    v.check((url) => url.protocol === 'http:' || url.protocol === 'https:', 'must use http or https'),
+  ),
+  timeoutMs: v.optional(
+    v.pipe(v.number(TIMEOUT), v.finite(TIMEOUT), v.gtValue(0, TIMEOUT)),
+    DEFAULT_TIMEOUT_MS,
+  ),
+});
+
+/**
+ * The Pushover endpoint and timeout options, shared by `sendPushover` and `pushoverTarget`;
+ * throws `INVALID_PUSHOVER_OPTIONS` naming the field. @internal
+ */
+export function parsePushoverOptions(options: { baseUrl?: unknown; timeoutMs?: unknown }): {
+  baseUrl: URL;
+  timeoutMs: number;
+} {
+  return parseWith(PushoverOptionsSchema, options, (field, detail) => {
+    throw new InvalidPushoverOptionsError(field || '(options)', detail);
+  });
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {

@@ -12,12 +12,12 @@
  * (which inspection can read), nor in any event, reply or error.
  */
 import type { Runtime } from '@vigil/runtime';
-import { InvalidNotificationError, InvalidPushoverOptionsError } from './errors.js';
+import { InvalidNotificationError } from './errors.js';
 import { checkConcurrency, checkMaxRetries, httpTarget, payloadOf } from './http-target.js';
 import {
-  PUSHOVER_API_URL,
   type PushoverNotification,
   type PushoverQuota,
+  parsePushoverOptions,
   resolvePushoverCredentials,
   type SendOutcome,
   sendPushover,
@@ -86,12 +86,7 @@ export const PUSHOVER_QUOTA_QUERY = 'pushover.quota';
  */
 export function pushoverTarget(options: PushoverTargetOptions = {}) {
   const credentials = resolvePushoverCredentials(options, options.env ?? process.env);
-  const baseUrl = options.baseUrl ?? PUSHOVER_API_URL;
-  checkBaseUrl(baseUrl);
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidPushoverOptionsError('timeoutMs', 'must be a positive number of milliseconds');
-  }
+  const { baseUrl, timeoutMs } = parsePushoverOptions(options);
   const maxRetries = checkMaxRetries(options.maxRetries, 'pushoverTarget');
   const concurrency = checkConcurrency(options.concurrency, 'pushoverTarget');
 
@@ -109,7 +104,7 @@ export function pushoverTarget(options: PushoverTargetOptions = {}) {
         throw err;
       }
       const outcome = await sendPushover(credentials, notification, {
-        baseUrl,
+        baseUrl: baseUrl.href,
         timeoutMs,
         signal,
         now: () => runtime.clock.now(),
@@ -134,16 +129,4 @@ function toAttempt(outcome: SendOutcome) {
 
 function emitQuota(runtime: Runtime, target: string, quota: PushoverQuota): void {
   runtime.events.emit('pushover.quota', { target, quota, at: runtime.clock.now() });
-}
-
-function checkBaseUrl(baseUrl: unknown): void {
-  let url: URL;
-  try {
-    url = new URL(String(baseUrl));
-  } catch {
-    throw new InvalidPushoverOptionsError('baseUrl', 'must be an absolute http(s) URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidPushoverOptionsError('baseUrl', 'must use http or https');
-  }
 }

@@ -9,8 +9,10 @@
  * queued in arrival order.
  */
 import { type Runtime, VigilError } from '@vigil/runtime';
+import * as v from 'valibot';
 import type { EventObject } from 'xstate';
 import { targetMachine } from './target-machine.js';
+import { parseWith } from './validate.js';
 
 /** What a handler knows besides the delivery. */
 export interface TargetContext {
@@ -67,13 +69,9 @@ export function defineTarget<M extends EventObject = EventObject>(
   handler: TargetHandler<M>,
   options: DefineTargetOptions = {},
 ) {
-  const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new VigilError(
-      'INVALID_OPTION',
-      `concurrency must be a positive integer, got ${String(concurrency)}`,
-    );
-  }
+  const concurrency = parseWith(ConcurrencySchema, options.concurrency, (_field, detail, given) => {
+    throw new VigilError('INVALID_OPTION', `concurrency ${detail}, got ${String(given)}`);
+  });
   return targetMachine({
     id: 'target',
     concurrency,
@@ -84,3 +82,10 @@ export function defineTarget<M extends EventObject = EventObject>(
     failure: (err) => (err instanceof PermanentFailure ? err : new RetryableFailure(err)),
   });
 }
+
+const POSITIVE = 'must be a positive integer';
+/** One delivery at a time unless told otherwise. */
+const ConcurrencySchema = v.optional(
+  v.pipe(v.number(POSITIVE), v.integer(POSITIVE), v.minValue(1, POSITIVE)),
+  1,
+);

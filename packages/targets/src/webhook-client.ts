@@ -12,9 +12,11 @@
  * re-serialisation of the parsed JSON. The timestamp header is sent even without a secret.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import * as v from 'valibot';
 import { InvalidWebhookError } from './errors.js';
 import type { DeliveryFailure, DeliverySuccess } from './http.js';
 import { classifyStatus, parseRetryAfter, postWithTimeout, redact } from './http.js';
+import { parseWith } from './validate.js';
 
 /** One webhook call. */
 export interface WebhookRequest {
@@ -115,25 +117,9 @@ export function validateWebhookRequest(req: unknown): {
   signatureHeader: string;
   timeoutMs: number;
 } {
-  if (req === null || typeof req !== 'object')
-    throw new InvalidWebhookError('(request)', 'must be an object');
-  const r = req as Record<string, unknown>;
-
-  if (typeof r.url !== 'string') throw new InvalidWebhookError('url', 'must be a string');
-  let url: URL;
-  try {
-    url = new URL(r.url);
-  } catch {
-    throw new InvalidWebhookError('url', 'is not an absolute URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidWebhookError('url', `must use http or https, not ${url.protocol.replace(':', '')}`);
-  }
-  // fetch refuses such URLs anyway; saying so here gives a clear error and keeps them out of reasons.
-  if (url.username || url.password) {
-    throw new InvalidWebhookError('url', 'must not embed credentials; send them in headers');
-  }
-
+  const r = parseWith(RequestSchema, req, (field, detail) => {
+    throw new InvalidWebhookError(field || '(request)', detail);
+  });
   let body: string | undefined;
   try {
     body = JSON.stringify(r.body);
@@ -142,50 +128,68 @@ export function validateWebhookRequest(req: unknown): {
   }
   if (body === undefined)
     throw new InvalidWebhookError('body', 'is not JSON-serialisable (undefined or function)');
-
   const headers: Record<string, string> = {};
-  if (r.headers !== undefined) {
-    if (r.headers === null || typeof r.headers !== 'object') {
-      throw new InvalidWebhookError('headers', 'must be an object of strings');
-    }
-    for (const [name, value] of Object.entries(r.headers)) {
-      if (!isHeaderName(name)) throw new InvalidWebhookError(`headers.${name}`, 'is not a valid header name');
-      if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-        throw new InvalidWebhookError(`headers.${name}`, 'must be a string without line breaks');
-      }
-      headers[name.toLowerCase()] = value;
-    }
-  }
-
-  let secret: string | undefined;
-  if (r.secret !== undefined) {
-    if (typeof r.secret !== 'string' || r.secret === '') {
-      throw new InvalidWebhookError('secret', 'must be a non-empty string');
-    }
-    secret = r.secret;
-  }
-
-  const signatureHeader = r.signatureHeader ?? WEBHOOK_SIGNATURE_HEADER;
-  if (typeof signatureHeader !== 'string' || !isHeaderName(signatureHeader)) {
-    throw new InvalidWebhookError('signatureHeader', 'is not a valid header name');
-  }
-
-  const timeoutMs = r.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidWebhookError('timeoutMs', 'must be a positive number of milliseconds');
-  }
-
+  for (const [name, value] of Object.entries(r.headers)) headers[name.toLowerCase()] = value;
   return {
-    url: url.href,
+    url: r.url.href,
     body,
     headers,
-    ...(secret ? { secret } : {}),
-    signatureHeader: signatureHeader.toLowerCase(),
-    timeoutMs,
+    ...(r.secret ? { secret: r.secret } : {}),
+    signatureHeader: r.signatureHeader.toLowerCase(),
+    timeoutMs: r.timeoutMs,
   };
 }
 
-/** RFC 9110 token characters. */
+// --- Schema of a request ---------------------------------------------------------------------
+// The body is checked apart: what matters is that JSON can carry it, which only serialising shows.
+
+const UrlSchema = v.pipe(
+  v.string('must be a string'),
+  v.check((url) => URL.canParse(url), 'is not an absolute URL'),
+  v.transform((url) => new URL(url)),
+  v.check(
+    (url) => url.protocol === 'http:' || url.protocol === 'https:',
+    (issue) => `must use http or https, not ${String((issue.input as URL).protocol).replace(':', '')}`,
+  ),
+  // fetch refuses such URLs anyway; saying so here gives a clear error and keeps them out of reasons.
+  v.check((url) => !url.username && !url.password, 'must not embed credentials; send them in headers'),
+);
+
+const HEADER_VALUE = 'must be a string without line breaks';
+const HEADER_NAME = 'is not a valid header name';
+const HeaderName = v.pipe(v.string(HEADER_NAME), v.check(isHeaderName, HEADER_NAME));
+
+const RequestSchema = v.object(
+  {
+    url: UrlSchema,
+    body: v.optional(v.unknown()),
+    headers: v.optional(
+      v.record(
+        HeaderName,
+        v.pipe(
+          v.string(HEADER_VALUE),
+          v.check((value) => !/[\r\n\0]/.test(value), HEADER_VALUE),
+        ),
+        'must be an object of strings',
+      ),
+      {},
+    ),
+    secret: v.optional(
+      v.pipe(v.string('must be a non-empty string'), v.nonEmpty('must be a non-empty string')),
+    ),
+    signatureHeader: v.nullish(HeaderName, WEBHOOK_SIGNATURE_HEADER),
+    timeoutMs: v.nullish(
+      v.pipe(
+        v.number('must be a positive number of milliseconds'),
+        v.finite('must be a positive number of milliseconds'),
+        v.gtValue(0, 'must be a positive number of milliseconds'),
+      ),
+      DEFAULT_TIMEOUT_MS,
+    ),
+  },
+  'must be an object',
+);
+
 function isHeaderName(name: string): boolean {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name);
 }

@@ -30,9 +30,11 @@
 
 import { type Alarm, parseDuration } from '@vigil/alarm';
 import { type Clock, coerceError } from '@vigil/runtime';
+import * as v from 'valibot';
 import { type AnyActor, type AnyActorRef, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import { InvalidWorkflowError } from './errors.js';
 import type { HistoryEntry, MachineTimers, RunRecord } from './store/types.js';
+import { parseWith } from './validate.js';
 import type { MachineWorkflow } from './workflow.js';
 
 /** Definition of a machine workflow. */
@@ -68,16 +70,13 @@ export interface MachineWorkflowDefinition {
  * });
  */
 export function defineMachineWorkflow(definition: MachineWorkflowDefinition): MachineWorkflow {
-  const { name, machine } = definition;
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200)
-    throw new InvalidWorkflowError(String(name), 'a machine workflow needs a name of 1 to 200 characters');
-  if (
-    typeof machine !== 'object' ||
-    machine === null ||
-    typeof machine.provide !== 'function' ||
-    !machine.root
-  )
-    throw new InvalidWorkflowError(name, 'machine must be an XState v5 machine');
+  const { name, machine } = parseWith(MachineDefinitionSchema, definition, (field, detail) => {
+    const given = (definition as { name?: unknown } | null)?.name;
+    throw new InvalidWorkflowError(
+      String(given),
+      field === 'name' ? detail : `${field || 'definition'} ${detail}`,
+    );
+  });
   const named = machine.implementations.delays ?? {};
   const extra: Record<string, number> = {};
   const visit = (node: AnyStateMachine['root']): void => {
@@ -98,6 +97,21 @@ export function defineMachineWorkflow(definition: MachineWorkflowDefinition): Ma
   const provided = Object.keys(extra).length > 0 ? machine.provide({ delays: extra }) : machine;
   return Object.freeze({ kind: 'machine', name, machine: provided });
 }
+
+const isMachine = (m: unknown): m is AnyStateMachine =>
+  typeof m === 'object' &&
+  m !== null &&
+  typeof (m as AnyStateMachine).provide === 'function' &&
+  Boolean((m as AnyStateMachine).root);
+
+const NAME = 'a machine workflow needs a name of 1 to 200 characters';
+const MachineDefinitionSchema = v.object(
+  {
+    name: v.pipe(v.string(NAME), v.minLength(1, NAME), v.maxLength(200, NAME)),
+    machine: v.custom<AnyStateMachine>(isMachine, 'must be an XState v5 machine'),
+  },
+  'must be an object { name, machine }',
+);
 
 /**
  * @internal What `MachineRunner` needs from the Scheduler that owns it: the clock, the run

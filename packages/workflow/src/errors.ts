@@ -19,7 +19,11 @@ export class InvalidWorkflowError extends VigilError {
 
 /** An option of `schedulerWorker` that is missing or of the wrong type. */
 export class InvalidSchedulerOptionError extends VigilError {
-  constructor(readonly detail: string) {
+  constructor(
+    readonly detail: string,
+    /** The option at fault ('db', 'workflows'...), when one is. */
+    readonly field?: string,
+  ) {
     super('INVALID_OPTION', `schedulerWorker: ${detail}`);
   }
 }
@@ -35,8 +39,11 @@ export class UnknownRequestError extends VigilError {
 
 /** A request field (run id, workflow name, signal name) that is not a string of 1 to 200 characters. */
 export class InvalidRequestError extends VigilError {
-  constructor(readonly field: string) {
-    super('INVALID_REQUEST', `'${field}' must be a string of 1 to 200 characters`);
+  constructor(
+    readonly field: string,
+    detail = 'must be a string of 1 to 200 characters',
+  ) {
+    super('INVALID_REQUEST', `'${field}' ${detail}`);
   }
 }
 

@@ -27,7 +27,6 @@
  */
 import { checkZone, encodeMessage, InvalidTimeError, MAX_DURATION_MS, parseWhen } from '@vigil/alarm';
 import {
-  type ChildSpec,
   type Clock,
   coerceError,
   Exit,
@@ -38,6 +37,7 @@ import {
   type WorkerSpec,
   worker,
 } from '@vigil/runtime';
+import * as v from 'valibot';
 import { type AnyActorRef, fromCallback } from 'xstate';
 import './events.js';
 import { decide } from './decide.js';
@@ -57,7 +57,14 @@ import {
 } from './errors.js';
 import { StepAlarms } from './step-alarms.js';
 import { openSqliteRunStore } from './store/sqlite.js';
-import type { HistoryEntry, RunFilter, RunRecord, RunStore } from './store/types.js';
+import {
+  type HistoryEntry,
+  RUN_STATUSES,
+  type RunFilter,
+  type RunRecord,
+  type RunStore,
+} from './store/types.js';
+import { parseWith } from './validate.js';
 import { toView, type WorkflowRun } from './view.js';
 import type { RunInfo, Workflow } from './workflow.js';
 
@@ -156,7 +163,7 @@ export class SchedulerService {
         answer(() => this.store.withRun(asString(event.runId, 'runId'), () => this.deliverDelay(event)));
         return;
       case 'workflow.start':
-        answer(() => this.start(event as SchedulerRequest & { type: 'workflow.start' }));
+        answer(() => this.start(parseRequest(StartSchema, event)));
         return;
       case 'workflow.get':
         answer(() => this.get(asString(event.runId, 'runId')));
@@ -164,7 +171,9 @@ export class SchedulerService {
       case 'workflow.list':
         answer(async () =>
           Promise.all(
-            (await this.store.list((event.filter ?? {}) as RunFilter)).map((r) => this.view(r, false)),
+            (await this.store.list(parseRequest(RunFilterSchema, event.filter))).map((r) =>
+              this.view(r, false),
+            ),
           ),
         );
         return;
@@ -241,20 +250,15 @@ export class SchedulerService {
   // -------------------------------------------------------------------------------------------
   // Requests.
 
-  private async start(request: {
-    workflow: unknown;
-    context?: unknown;
-    runId?: unknown;
-    at?: unknown;
-  }): Promise<WorkflowRun> {
-    const name = asString(request.workflow, 'workflow');
+  private async start(request: StartRequest): Promise<WorkflowRun> {
+    const name = request.workflow;
     const workflow = this.input.workflows.get(name);
     if (!workflow) throw new UnknownWorkflowError(name, [...this.input.workflows.keys()]);
     const context = (request.context ?? {}) as Record<string, unknown>;
     // Refuse what JSON would silently change (undefined, Dates, NaN...): the context is stored.
     encodeMessage(context);
     if (typeof context !== 'object' || Array.isArray(context)) throw new InvalidContextError();
-    const runId = request.runId === undefined ? crypto.randomUUID() : asString(request.runId, 'runId');
+    const runId = request.runId ?? crypto.randomUUID();
     const now = this.clock.now();
     const at = request.at === undefined ? now : parseWhen(request.at as string, { now, zone: this.zone }).at;
     // The step alarm is set as a delay, and an Alarm delay is at most 100 years: refuse such an
@@ -598,35 +602,97 @@ const schedulerLogic = fromCallback<{ type: string } & Record<string, unknown>, 
  * ]);
  */
 export function schedulerWorker(options: SchedulerOptions): WorkerSpec {
-  const o = options as Partial<SchedulerOptions>;
-  if (typeof o.db !== 'string' || o.db.length === 0)
-    throw new InvalidSchedulerOptionError('db must be a database path');
-  if (!Array.isArray(o.workflows)) throw new InvalidSchedulerOptionError('workflows must be an array');
-  if (o.zone !== undefined) checkZone(o.zone);
+  const o = parseWith(OptionsSchema, options, (field, detail) => {
+    throw new InvalidSchedulerOptionError(`${field || 'options'} ${detail}`, field || 'options');
+  });
+  const zone = o.zone === undefined ? undefined : checkZone(o.zone);
   const workflows = new Map<string, Workflow>();
   for (const w of o.workflows) {
-    if (typeof w !== 'object' || w === null || (w.kind !== 'steps' && w.kind !== 'machine'))
-      throw new InvalidSchedulerOptionError(
-        'workflows must come from defineWorkflow or defineMachineWorkflow',
-      );
     if (workflows.has(w.name))
-      throw new InvalidSchedulerOptionError(`workflow '${w.name}' is registered twice`);
+      throw new InvalidSchedulerOptionError(`workflow '${w.name}' is registered twice`, 'workflows');
     workflows.set(w.name, w);
   }
-  const name = o.name ?? 'Scheduler';
-  const alarmMaxAttempts = o.alarmMaxAttempts ?? 1000;
-  const spec: ChildSpec = worker(name, schedulerLogic, {
+  const { name, alarmName, db, alarmMaxAttempts } = o;
+  return worker(name, schedulerLogic, {
     input: ({ runtime }: { runtime: Runtime }) => ({
       runtime,
       name,
-      alarmName: o.alarmName ?? 'Alarm',
-      db: o.db as string,
-      zone: o.zone,
+      alarmName,
+      db,
+      zone,
       alarmMaxAttempts,
       workflows,
     }),
   });
-  return spec as WorkerSpec;
+}
+
+// --- Schemas of the options and of requests from callers ---------------------------------------
+// Requests come through `runtime.call` from any caller, typed or not: each is parsed here once,
+// and the service trusts the parsed value.
+
+const NAME = 'must be a string of 1 to 200 characters';
+const Name = v.pipe(v.string(NAME), v.minLength(1, NAME), v.maxLength(200, NAME));
+
+const isWorkflow = (w: unknown): w is Workflow =>
+  typeof w === 'object' &&
+  w !== null &&
+  ((w as Workflow).kind === 'steps' || (w as Workflow).kind === 'machine') &&
+  typeof (w as Workflow).name === 'string';
+
+const OptionsSchema = v.object(
+  {
+    db: v.pipe(v.string('must be a database path'), v.minLength(1, 'must be a database path')),
+    workflows: v.array(
+      v.custom<Workflow>(isWorkflow, 'must come from defineWorkflow or defineMachineWorkflow'),
+      'must be an array',
+    ),
+    // checked by checkZone, whose INVALID_ZONE callers already know
+    zone: v.optional(v.unknown()),
+    name: v.optional(Name, 'Scheduler'),
+    alarmName: v.optional(Name, 'Alarm'),
+    alarmMaxAttempts: v.optional(
+      v.pipe(
+        v.number('must be an integer >= 1'),
+        v.safeInteger('must be an integer >= 1'),
+        v.minValue(1, 'must be an integer >= 1'),
+      ),
+      1000,
+    ),
+  },
+  'must be an object { db, workflows, ... }',
+);
+
+/** `workflow.start`: `at` is parsed by `parseWhen` and `context` by `encodeMessage`, their own edges. */
+const StartSchema = v.looseObject({
+  workflow: Name,
+  context: v.optional(v.unknown()),
+  runId: v.optional(Name),
+  at: v.optional(v.unknown()),
+});
+type StartRequest = v.InferOutput<typeof StartSchema>;
+
+const STATUS = `must be one of ${RUN_STATUSES.join(', ')}, or an array of them`;
+const Status = v.picklist(RUN_STATUSES, STATUS);
+
+/** `workflow.list`: the filter goes to the store's SQL, so nothing unchecked may reach it. */
+const RunFilterSchema = v.optional(
+  v.object(
+    {
+      workflow: v.optional(Name),
+      status: v.optional(v.union([Status, v.array(Status, STATUS)], STATUS)),
+      afterId: v.optional(v.string('must be a string')),
+      limit: v.optional(v.pipe(v.number('must be a number'), v.finite('must be a number'))),
+    },
+    'must be an object { workflow?, status?, afterId?, limit? }',
+  ),
+  {},
+);
+
+/** Parses a request's part; a bad one is INVALID_REQUEST naming the field. */
+function parseRequest<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  return parseWith(schema, input, (field, detail) => {
+    throw new InvalidRequestError(field || 'filter', detail);
+  });
 }
 
 function asString(value: unknown, field: string): string {

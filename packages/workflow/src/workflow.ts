@@ -4,8 +4,10 @@
  * the Scheduler persists before anything else happens, so the decision survives a crash.
  */
 import type { Runtime } from '@vigil/runtime';
+import * as v from 'valibot';
 import type { AnyStateMachine } from 'xstate';
 import { InvalidWorkflowError } from './errors.js';
+import { parseWith } from './validate.js';
 
 /** A JSON object: what a run's context must be, since it is stored as JSON between steps. */
 export type WorkflowContext = Record<string, unknown>;
@@ -147,33 +149,78 @@ export type Workflow = StepWorkflow<any> | MachineWorkflow;
 export function defineWorkflow<C extends WorkflowContext = WorkflowContext>(
   definition: WorkflowDefinition<C>,
 ): StepWorkflow<C> {
-  const d = definition as Partial<WorkflowDefinition<C>>;
   const fail = (field: string, detail: string): never => {
-    throw new InvalidWorkflowError(String(d.name), `${field} ${detail}`);
+    const name = (definition as { name?: unknown } | null)?.name;
+    throw new InvalidWorkflowError(String(name), `${field || 'definition'} ${detail}`);
   };
-  if (typeof d.name !== 'string' || d.name.length === 0 || d.name.length > 200)
-    fail('name', 'must be a string of 1 to 200 characters');
-  if (typeof d.steps !== 'object' || d.steps === null) fail('steps', 'must be an object of step functions');
-  const steps = d.steps as Record<string, Step<C>>;
-  if (Object.keys(steps).length === 0) fail('steps', 'must name at least one step');
-  for (const [name, fn] of Object.entries(steps))
-    if (typeof fn !== 'function') fail(`step '${name}'`, 'must be a function');
-  if (typeof d.start !== 'string' || !Object.hasOwn(steps, d.start))
-    fail('start', `must name one of its steps (${Object.keys(steps).join(', ')})`);
-  const maxAttempts = d.retry?.maxAttempts ?? 3;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)
-    fail('retry.maxAttempts', 'must be an integer >= 1');
-  const backoff = d.retry?.backoff ?? { minMs: 1000, maxMs: 3_600_000, factor: 2 };
-  if (!(backoff.minMs >= 0) || !(backoff.maxMs >= backoff.minMs) || !(backoff.factor >= 1))
-    fail('retry.backoff', 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }');
+  const d = parseWith(DefinitionSchema, definition, fail);
+  // The one check across fields, made on the parsed value.
+  if (!Object.hasOwn(d.steps, d.start))
+    fail('start', `must name one of its steps (${Object.keys(d.steps).join(', ')})`);
   return Object.freeze({
     kind: 'steps',
-    name: d.name as string,
-    start: d.start as string,
-    steps: Object.freeze({ ...steps }),
-    retry: { maxAttempts, backoff },
+    name: d.name,
+    start: d.start,
+    steps: Object.freeze(d.steps as Record<string, Step<C>>),
+    retry: d.retry,
   });
 }
+
+// --- Schema of a definition ------------------------------------------------------------------
+
+const BACKOFF = 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }';
+
+const DefinitionSchema = v.object(
+  {
+    name: v.pipe(
+      v.string('must be a string of 1 to 200 characters'),
+      v.minLength(1, 'must be a string of 1 to 200 characters'),
+      v.maxLength(200, 'must be a string of 1 to 200 characters'),
+    ),
+    // A step's context type is the caller's C: checked here as a function, typed by defineWorkflow.
+    steps: v.pipe(
+      v.record(
+        v.string(),
+        // biome-ignore lint/suspicious/noExplicitAny: the definition's own context type is applied by the caller
+        v.custom<Step<any>>((fn) => typeof fn === 'function', 'must be a function'),
+        'must be an object of step functions',
+      ),
+      v.check((steps) => Object.keys(steps).length > 0, 'must name at least one step'),
+    ),
+    start: v.string('must name one of its steps'),
+    retry: v.optional(
+      v.object(
+        {
+          maxAttempts: v.optional(
+            v.pipe(
+              v.number('must be an integer >= 1'),
+              v.safeInteger('must be an integer >= 1'),
+              v.minValue(1, 'must be an integer >= 1'),
+            ),
+            3,
+          ),
+          backoff: v.optional(
+            v.pipe(
+              v.object(
+                {
+                  minMs: v.pipe(v.number(BACKOFF), v.minValue(0, BACKOFF)),
+                  maxMs: v.number(BACKOFF),
+                  factor: v.pipe(v.number(BACKOFF), v.minValue(1, BACKOFF)),
+                },
+                BACKOFF,
+              ),
+              v.check((b) => b.maxMs >= b.minMs, BACKOFF),
+            ),
+            { minMs: 1000, maxMs: 3_600_000, factor: 2 },
+          ),
+        },
+        'must be { maxAttempts?, backoff? }',
+      ),
+      {},
+    ),
+  },
+  'must be an object { name, start, steps, retry? }',
+);
 
 /**
  * Runs `step` next: at once, `after` a duration, or `at` an instant.
