@@ -25,6 +25,11 @@ export interface McpServerOptions {
   users?: UserConfig[];
   /** The runtime to run in (default: a new one, started and stopped by this server). */
   runtime?: Runtime;
+  /**
+   * How often running users without a session are checked, and stopped if they have no pending
+   * alarm left (default 60 s): a user whose last alarm fired while offline does not stay in memory.
+   */
+  idleSweepMs?: number;
 }
 
 /** A connected session; `close` ends it. */
@@ -108,6 +113,10 @@ export async function createMcpServer(options: McpServerOptions): Promise<VigilM
   };
   const open = new Set<McpSession>();
   let closing: Promise<void> | undefined;
+  const sweep = setInterval(() => {
+    for (const id of host.running()) void host.stopIfIdle(id).catch(() => undefined);
+  }, options.idleSweepMs ?? 60_000);
+  sweep.unref();
 
   return {
     runtime,
@@ -143,6 +152,7 @@ export async function createMcpServer(options: McpServerOptions): Promise<VigilM
     },
     close() {
       closing ??= (async () => {
+        clearInterval(sweep);
         for (const s of [...open]) await s.close();
         await host.close();
         if (ownRuntime) await runtime.stop();
