@@ -210,7 +210,7 @@ describe('users and their subtrees', () => {
     expect(server.runningUsers()).toEqual([]);
     // The delivery reached the inbox before the subtree stopped, and nothing is pending.
     const db = new Database(join(data, 'ada.db'), { readonly: true });
-    expect(db.prepare('SELECT json_extract(message, "$.text") AS text FROM mcp_inbox').all()).toEqual([
+    expect(db.prepare("SELECT json_extract(message, '$.text') AS text FROM mcp_inbox").all()).toEqual([
       { text: 'bye' },
     ]);
     db.close();
