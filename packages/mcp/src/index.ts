@@ -17,7 +17,7 @@ export type { Policy, Principal, UserConfig } from './principal.js';
 export { checkUserId, DEFAULT_POLICY, principalOf } from './principal.js';
 export type { McpServerOptions, McpSession, VigilMcpServer } from './server.js';
 export { createMcpServer } from './server.js';
-export { INBOX_URI } from './session.js';
+export { ERROR_META, INBOX_URI } from './session.js';
 export { serveStdio } from './stdio.js';
 export { addToken, listTokens, revokeToken } from './tokens.js';
 export type { AuditEntry, InboxItem } from './user-store.js';

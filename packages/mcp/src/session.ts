@@ -5,8 +5,8 @@
  * Tool calls do not go through the SDK's own argument validation: its failure is a plain text
  * error without a code. The session replaces the `tools/call` handler (the tools are still
  * registered with the SDK, which lists them with their JSON Schemas) and parses the arguments with
- * the same zod schema, so bad input is a tool error `{ code: 'INVALID_INPUT' }` like every other
- * typed error, and a thrown non-Vigil error becomes `{ code: 'INTERNAL' }` with no stack.
+ * the same zod schema, so bad input is a tool error with code `INVALID_INPUT` like every other
+ * typed error (see `toolError` for where the code travels), and a thrown non-Vigil error becomes `{ code: 'INTERNAL' }` with no stack.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
@@ -32,7 +32,15 @@ export interface SessionHost {
   version: string;
 }
 
-/** A tool error as the client sees it: `isError`, the code and the message. @internal */
+/** Key of `_meta` that carries a tool error's `{ code, message }`. */
+export const ERROR_META = 'vigil/error';
+
+/**
+ * A tool error as the client sees it: `isError`, the text `CODE: message`, and `{ code, message }`
+ * under `_meta['vigil/error']`. Not in `structuredContent`: the SDK's Client checks structured
+ * content against the tool's output schema even on an error, and the error is not that shape.
+ * @internal
+ */
 export function toolError(err: unknown): CallToolResult {
   const known = err instanceof VigilError;
   const code = known ? err.code : 'INTERNAL';
@@ -40,8 +48,12 @@ export function toolError(err: unknown): CallToolResult {
   return {
     isError: true,
     content: [{ type: 'text', text: `${code}: ${message}` }],
-    structuredContent: { code, message },
+    _meta: { [ERROR_META]: { code, message } },
   };
+}
+
+function errorCode(result: CallToolResult): string | null {
+  return result.isError ? String((result._meta?.[ERROR_META] as { code?: unknown } | undefined)?.code) : null;
 }
 
 function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
@@ -101,7 +113,7 @@ export function createSession(
         tool: tool.name,
         args: args.length > 2048 ? { truncated: args.slice(0, 2048) } : JSON.parse(args),
         result: result.isError ? 'error' : 'ok',
-        code: result.isError ? String((result.structuredContent as { code: string }).code) : null,
+        code: errorCode(result),
       });
     }
     return result;

@@ -5,10 +5,11 @@
  */
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addToken, createMcpServer, serveHttp } from '../src/index.js';
-import { failure, httpClient, ok, tempDir } from './helpers.js';
+import { errorOf, failure, httpClient, ok, tempDir } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -119,7 +120,7 @@ describe('quotas and policy', () => {
         }),
       ),
     );
-    const codes = results.map((r) => (r.isError ? (r.structuredContent as { code: string }).code : 'ok'));
+    const codes = results.map((r) => (r.isError ? errorOf(r as CallToolResult).code : 'ok'));
     expect(codes.filter((x) => x === 'ok')).toHaveLength(10);
     expect(codes.filter((x) => x === 'QUOTA_EXCEEDED')).toHaveLength(40);
     expect(

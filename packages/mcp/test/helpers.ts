@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const CLI = join(ROOT, 'packages/cli/src/main.ts');
@@ -27,6 +28,8 @@ export async function stdioClient(data: string, user: string) {
   });
   const client = new Client({ name: 'vigil-test', version: '1.0.0' });
   await client.connect(transport);
+  // Listing the tools makes the Client check every structured result against its output schema.
+  await client.listTools();
   return { client, transport, pid: transport.pid as number };
 }
 
@@ -37,6 +40,7 @@ export async function httpClient(url: string, token: string) {
   });
   const client = new Client({ name: 'vigil-test', version: '1.0.0' });
   await client.connect(transport);
+  await client.listTools();
   return { client, transport };
 }
 
@@ -47,7 +51,7 @@ export async function ok<T = Record<string, unknown>>(
   args: Record<string, unknown>,
 ): Promise<T> {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.structuredContent)}`);
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(result.content)}`);
   return result.structuredContent as T;
 }
 
@@ -62,7 +66,16 @@ export async function failure(
     arguments: args as Record<string, unknown>,
   })) as CallToolResult;
   if (!result.isError) throw new Error(`${name} succeeded: ${JSON.stringify(result.structuredContent)}`);
-  return result.structuredContent as { code: string; message: string };
+  return errorOf(result);
+}
+
+/** The `{ code, message }` of a tool error. */
+export function errorOf(result: CallToolResult): { code: string; message: string } {
+  const error = result._meta?.['vigil/error'] as { code: string; message: string } | undefined;
+  if (!error || result.structuredContent !== undefined)
+    throw new Error(`not a Vigil tool error: ${JSON.stringify(result)}`);
+  expect(result.content).toEqual([{ type: 'text', text: `${error.code}: ${error.message}` }]);
+  return error;
 }
 
 /**
