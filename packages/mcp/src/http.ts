@@ -109,6 +109,9 @@ export async function serveHttp(server: VigilMcpServer, options: HttpOptions): P
       session: undefined,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        // A call is answered with one JSON body, not an SSE stream; notifications that belong to no
+        // request (the inbox) go on the session's GET stream, which the SDK Client opens.
+        enableJsonResponse: true,
         onsessioninitialized: (id) => {
           open.set(id, entry);
         },
