@@ -3,6 +3,7 @@
  * inbox notification, workflows started and signalled, 401 for wrong / missing / revoked tokens.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { defineWorkflow, end, waitFor } from '@vigil/workflow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addToken, createMcpServer, revokeToken, serveHttp } from '../src/index.js';
@@ -101,6 +102,11 @@ describe('vigil mcp over Streamable HTTP', () => {
     });
     expect(parsed).toMatchObject({ zone: 'Europe/Paris' });
     expect(parsed.atLocal).toMatch(/ 09:00 Europe\/Paris$/);
+    const logged = new Promise<unknown>((resolve) =>
+      ada.setNotificationHandler(LoggingMessageNotificationSchema, (note) => {
+        if (note.params.logger === 'vigil.inbox') resolve(note.params.data);
+      }),
+    );
     const set = await ok<{ alarm: { id: number } }>(ada, 'alarm_set', {
       when: 'in 1 second',
       target: 'Inbox',
@@ -108,6 +114,7 @@ describe('vigil mcp over Streamable HTTP', () => {
     });
     const items = await inboxItems(ada);
     expect(items).toMatchObject([{ alarmId: set.alarm.id, message: 'standup' }]);
+    expect(await logged).toMatchObject({ event: 'inbox.item', alarmId: set.alarm.id, message: 'standup' });
   });
 
   it('starts and signals a workflow; a workflow outside the policy is FORBIDDEN', async () => {
