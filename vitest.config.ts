@@ -1,6 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests run from sources: @vigil/* packages resolve through their "@vigil/source" export condition,
+// no build needed. Child processes and worker threads that tests start (tsx fixtures, the store
+// thread) inherit the condition through NODE_OPTIONS.
+const SOURCE = '@vigil/source';
+// Vite's defaults for server code, after ours (vite is not a direct dependency to import them from).
+const conditions = [SOURCE, 'module', 'node', 'development|production'];
+if (!process.env.NODE_OPTIONS?.includes(`--conditions=${SOURCE}`)) {
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=${SOURCE}`.trim();
+}
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts', 'reliability/test/**/*.test.ts'],
     testTimeout: 30_000,

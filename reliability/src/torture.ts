@@ -144,7 +144,8 @@ class Life {
     onMessage: (msg: FromChild) => void,
   ) {
     this.proc = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx'],
+      // Children run from sources too (the @vigil/source export condition), as the parent does.
+      execArgv: ['--conditions=@vigil/source', '--import', 'tsx'],
       env: { ...process.env, ...env, TORTURE_LIFE: String(number) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

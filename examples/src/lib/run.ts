@@ -1,6 +1,4 @@
 /** What every example shares: fast mode, a temp database, and "am I the program being run?". */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '@vigil/runtime';
@@ -18,21 +16,8 @@ export function isMain(moduleUrl: string): boolean {
   return path.resolve(script) === self || path.resolve(script) === self.replace(/\.ts$/, '');
 }
 
-/** A database file in a fresh temp directory; `cleanup` removes the directory. */
-export function tempDatabase(prefix: string): { file: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vigil-${prefix}-`));
-  return {
-    file: path.join(dir, 'vigil.db'),
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/** Where output goes: the console by default, a line collector in tests. */
-export type Print = (line?: string) => void;
-
-export const consolePrint: Print = (line = '') => {
-  process.stdout.write(`${line}\n`);
-};
+// The temp database and the output sink are the demo's (shipped in @vigil/cli), shared here.
+export { consolePrint, type Print, tempDatabase } from '@vigil/cli/demo';
 
 /** Runs `main` as a program: exit code 0 when it resolves true, 1 otherwise, no stack traces. */
 export function runAsProgram(main: () => Promise<boolean>): void {

@@ -18,8 +18,11 @@ export interface CliIo {
   zone?: string;
   /** Directory relative `--db` paths are resolved against (default `process.cwd()`). */
   cwd?: string;
-  /** Program `vigil demo` runs (default: examples/src/demo.ts of this repository). */
-  demoScript?: string;
+  /**
+   * What `vigil demo` runs (default: the demo shipped in this package): it writes through `print`
+   * and resolves true on success (exit 0), false on failure (exit 1).
+   */
+  demo?: (print: (line?: string) => void) => Promise<boolean>;
 }
 
 /** `CliIo` with defaults filled in, plus helpers shared by the commands. @internal */
@@ -30,7 +33,7 @@ export interface Context {
   /** The zone of `--tz`, or the default; throws a usage error for an invalid zone. */
   zone(tz: string | undefined): string;
   path(p: string): string;
-  demoScript: string | undefined;
+  demo: CliIo['demo'];
   /** Exit status of a command that succeeds but reports one of its own (`demo`). */
   setExitCode(code: number): void;
   exitCode: number;
@@ -56,7 +59,7 @@ export function makeContext(io: CliIo): Context {
       }
     },
     path: (p) => resolve(cwd, p),
-    demoScript: io.demoScript,
+    demo: io.demo,
     exitCode: 0,
     setExitCode(code) {
       this.exitCode = code;

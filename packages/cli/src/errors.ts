@@ -23,7 +23,7 @@ export class UsageError extends VigilError {
 }
 
 /** Codes of `CliError`. */
-export type CliErrorCode = 'DB_NOT_FOUND' | 'NOT_FOUND' | 'NOT_PENDING' | 'DEMO_NOT_FOUND' | 'NO_WORKFLOWS';
+export type CliErrorCode = 'DB_NOT_FOUND' | 'NOT_FOUND' | 'NOT_PENDING' | 'NO_WORKFLOWS';
 
 /** A command that was understood but cannot be carried out (missing database, unknown id, ...). */
 export class CliError extends VigilError {

@@ -10,15 +10,17 @@ import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeOf, oneLine } from './errors.js';
 import { registerMcp } from './mcp.js';
 import { registerParse } from './parse.js';
+import { VERSION } from './version.js';
 import { registerWorkflows } from './workflows.js';
 
 export type { CliIo } from './context.js';
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './errors.js';
+export { VERSION } from './version.js';
 
 /**
  * Runs one `vigil` command line (without the `node` and script arguments) and resolves with the
- * exit status: 0 on success, 1 when the command failed or was refused, 2 for a malformed command
- * line. Expected errors print one line, `vigil: CODE: message`, on stderr, never a stack trace.
+ * exit status: 0 on success (and for `--help`, `--version`), 1 when the command failed or was
+ * refused, 2 for a malformed command line. Expected errors print one line, `vigil: CODE: message`, on stderr, never a stack trace.
  *
  * @example
  * const code = await run(['parse', 'tomorrow at 9am', '--tz', 'Europe/Paris'], {
@@ -73,5 +75,11 @@ export function buildProgram(ctx: Context): Command {
   registerParse(program, ctx);
   registerDemo(program, ctx);
   registerMcp(program, ctx);
+  // `--version` on every command, as `--help` is: `vigil alarms list --version` prints it too.
+  const withVersion = (cmd: Command): void => {
+    cmd.version(VERSION, '-V, --version', 'print the version of vigil');
+    for (const sub of cmd.commands) withVersion(sub);
+  };
+  withVersion(program);
   return program;
 }

@@ -147,7 +147,7 @@ it('every command line ends in 0, 1 or 2; refusals are one typed line each and c
           now: () => NOW,
           zone: 'UTC',
           cwd: dir,
-          demoScript: join(dir, 'no-demo.ts'),
+          demo: async () => false,
           stdout: (t) => {
             stdout += t;
           },

@@ -3,12 +3,14 @@
  * traces, and a `set` that is committed by the time the process has exited.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { snapshot, tempDir } from './helpers.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const packageVersion = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).version;
 
 function vigilProcess(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
@@ -44,6 +46,10 @@ describe('the vigil process', () => {
     const usage = vigilProcess(['alarms', 'list', '--db', db, '--limit', 'many']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^vigil: USAGE: option '--limit <n>' argument 'many' is invalid/);
+
+    // The entry point answers --version itself, before loading the program.
+    const version = vigilProcess(['--version']);
+    expect(version).toEqual({ code: 0, stdout: `${packageVersion}\n`, stderr: '' });
 
     return snapshot(db).then((rows) =>
       expect(rows).toMatchObject([{ id: 1, target: 'Log', message: '{"n":1}' }]),

@@ -55,7 +55,7 @@ async function stdio(): Promise<void> {
   const data = dataDir(['bench']);
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', CLI, 'mcp', '--data', data, '--user', 'bench'],
+    args: ['--conditions=@vigil/source', '--import', 'tsx', CLI, 'mcp', '--data', data, '--user', 'bench'],
     cwd: ROOT,
   });
   const client = new Client({ name: 'bench', version: '1' });
@@ -70,7 +70,7 @@ async function stdio(): Promise<void> {
 function serveHttp(data: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'mcp', '--data', data, '--http', '--port', '0'],
+    ['--conditions=@vigil/source', '--import', 'tsx', CLI, 'mcp', '--data', data, '--http', '--port', '0'],
     {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],

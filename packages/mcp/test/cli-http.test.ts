@@ -9,7 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, httpClient, ok, ROOT, tempDir } from './helpers.js';
 
 const vigil = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
+  spawnSync(process.execPath, ['--conditions=@vigil/source', '--import', 'tsx', CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -20,7 +23,7 @@ afterEach(() => {
 function serve(data: string): Promise<string> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'mcp', '--data', data, '--http', '--port', '0'],
+    ['--conditions=@vigil/source', '--import', 'tsx', CLI, 'mcp', '--data', data, '--http', '--port', '0'],
     {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -22,7 +22,7 @@ export function tempDir(): string {
 export async function stdioClient(data: string, user: string) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', CLI, 'mcp', '--data', data, '--user', user],
+    args: ['--conditions=@vigil/source', '--import', 'tsx', CLI, 'mcp', '--data', data, '--user', user],
     cwd: ROOT,
     stderr: 'pipe',
   });

@@ -67,7 +67,8 @@ describe('vigil mcp over Streamable HTTP', () => {
     expect(http.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const { id, token } = await addToken(data, 'ada');
     expect(await status(http.url)).toBe(401);
-    expect(await status(http.url, `${token.slice(0, -1)}A`)).toBe(401);
+    // The last character changed (to one it is not already).
+    expect(await status(http.url, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBe(401);
     expect(await status(http.url, 'not-a-token')).toBe(401);
     const res = await fetch(http.url, { method: 'POST', headers: { authorization: 'Bearer x' }, body: '{}' });
     expect(res.status).toBe(401);

@@ -17,7 +17,7 @@
 import { nameOf, type Runtime, reply, replyError, runtimeOf } from '@vigil/runtime';
 import { type AnyActorRef, type EventObject, enqueueActions, fromPromise, setup } from 'xstate';
 
-/** @internal How a delivery ended: the value to reply, or the error to answer; with an optional note. */
+/** How a delivery ended: the value to reply, or the error to answer; with an optional note. */
 export type Settled<N> = { ok: true; value: unknown; note?: N } | { ok: false; error: Error; note?: N };
 
 /** @internal What a delivery's work is given. */
@@ -43,7 +43,10 @@ export interface TargetMachineSpec<N> {
   queryType?: string;
 }
 
-/** @internal The machine's context: deliveries queued and running, and the latest note. */
+/**
+ * The machine's context: deliveries queued and running, and the latest note. Published, not
+ * internal: the machine type `defineTarget` returns names it.
+ */
 export interface TargetMachineContext<N> {
   queue: EventObject[];
   running: Record<string, EventObject>;
