@@ -8,6 +8,7 @@ import { registerAlarms } from './alarms.js';
 import { type CliIo, type Context, makeContext } from './context.js';
 import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeOf, oneLine } from './errors.js';
+import { registerMcp } from './mcp.js';
 import { registerParse } from './parse.js';
 import { VERSION } from './version.js';
 import { registerWorkflows } from './workflows.js';
@@ -73,6 +74,7 @@ export function buildProgram(ctx: Context): Command {
   registerWorkflows(program, ctx);
   registerParse(program, ctx);
   registerDemo(program, ctx);
+  registerMcp(program, ctx);
   // `--version` on every command, as `--help` is: `vigil alarms list --version` prints it too.
   const withVersion = (cmd: Command): void => {
     cmd.version(VERSION, '-V, --version', 'print the version of vigil');
