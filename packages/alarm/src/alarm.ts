@@ -39,6 +39,7 @@ import {
   type AlarmInput,
   type AlarmRequest,
   prepareAlarm,
+  splitReserved,
   toAlarm,
   toInsertedAlarm,
 } from './request.js';
@@ -371,6 +372,9 @@ class AlarmService {
     }
     const attempt = row.attempts + 1;
     this.inFlight.add(id);
+    // The stored message may carry Vigil's reserved `alarm` key (the `trace` option of the set).
+    const { message: body, trace } = splitReserved(message);
+    const traced = trace === null ? {} : { trace };
     if (this.events.has('alarm.fired')) {
       this.events.emit('alarm.fired', {
         id,
@@ -379,19 +383,27 @@ class AlarmService {
         scheduledFor: row.scheduledFor,
         lateMs,
         at: now,
+        ...traced,
       });
     }
     const delivery = {
-      ...message,
-      type: typeof message.type === 'string' && message.type.length > 0 ? message.type : 'alarm',
-      alarm: { alarmId: id, attempt, firedAt: now, scheduledFor: row.scheduledFor },
+      ...body,
+      type: typeof body.type === 'string' && body.type.length > 0 ? body.type : 'alarm',
+      alarm: { alarmId: id, attempt, firedAt: now, scheduledFor: row.scheduledFor, ...traced },
     };
     this.runtime.call(target, delivery, { timeoutMs: this.options.deliveryTimeoutMs }).then(
       () => {
         const at = this.clock.now();
         const next = this.nextOf(row, recurrence, at, misfire.policy === 'coalesce');
         this.settle(id, { kind: 'fired', id, firedAt: at, attempts: attempt, next }, () =>
-          this.events.emit('alarm.delivered', { id, target, attempt, lateMs: now - row.scheduledFor, at }),
+          this.events.emit('alarm.delivered', {
+            id,
+            target,
+            attempt,
+            lateMs: now - row.scheduledFor,
+            at,
+            ...traced,
+          }),
         );
       },
       (err: unknown) => this.deliveryFailed(row, attempt, coerceError(err)),

@@ -21,6 +21,13 @@ export interface SetOptions {
   maxAttempts?: number;
   /** Delay between attempts. */
   backoff?: RetryBackoff;
+  /**
+   * W3C `traceparent` of the span that scheduled the alarm (`@vigil/otel` sets it). Stored with
+   * the message under Vigil's reserved key `alarm` and handed back on each delivery as
+   * `alarm.trace`, so the delivery, however late and after however many restarts, can be linked
+   * to the span that scheduled it.
+   */
+  trace?: string;
 }
 
 /** One alarm to set. */
@@ -48,6 +55,8 @@ export interface Alarm {
   firedAt: number | null;
   key: string | null;
   recurrence: Recurrence | null;
+  /** The `trace` option of the `set` (a W3C traceparent), or null. */
+  trace: string | null;
 }
 
 /** What a delivered message carries beside its own fields, under the key `alarm`. */
@@ -57,6 +66,8 @@ export interface DeliveryInfo {
   attempt: number;
   firedAt: number;
   scheduledFor: number;
+  /** The `trace` option of the `set` (a W3C traceparent), when it had one. */
+  trace?: string;
 }
 
 /** A message as a target receives it: the stored message plus `alarm`. */
@@ -74,7 +85,10 @@ export type AlarmRequest =
   | { type: 'alarm.list'; filter?: ListFilter }
   | { type: 'alarm.stats' };
 
-const OPTION_KEYS = new Set(['key', 'recurrence', 'misfire', 'maxAttempts', 'backoff']);
+const OPTION_KEYS = new Set(['key', 'recurrence', 'misfire', 'maxAttempts', 'backoff', 'trace']);
+
+/** A W3C traceparent, version 00 (https://www.w3.org/TR/trace-context/#traceparent-header). */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * Validates one `set` and builds the row to insert. `isDeclared` says whether a target name is
@@ -131,10 +145,14 @@ export function prepareAlarm(
   ) {
     throw new InvalidOptionError('backoff', backoff, 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }');
   }
+  const trace = opts.trace;
+  if (trace !== undefined && (typeof trace !== 'string' || !TRACEPARENT.test(trace))) {
+    throw new InvalidOptionError('trace', trace, 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
+  }
   return {
     fireAt: at,
     target,
-    message,
+    message: trace === undefined ? message : withTrace(message, trace),
     key: key ?? null,
     recurrence: recurrence ? JSON.stringify(recurrence) : null,
     misfire: misfire ? JSON.stringify(misfire) : null,
@@ -144,6 +162,29 @@ export function prepareAlarm(
       : null,
     createdAt: now,
   };
+}
+
+/**
+ * Adds the trace context under the reserved key `alarm` of the stored message text (user messages
+ * cannot use that key, so it is Vigil's). `message` is `encodeMessage` output: an object's JSON.
+ */
+function withTrace(message: string, trace: string): string {
+  const field = `"alarm":{"trace":"${trace}"}`;
+  return message === '{}' ? `{${field}}` : `${message.slice(0, -1)},${field}}`;
+}
+
+/**
+ * Splits a decoded stored message into the user's message and Vigil's reserved `alarm` fields
+ * (today only `trace`). @internal
+ */
+export function splitReserved(stored: Record<string, unknown>): {
+  message: Record<string, unknown>;
+  trace: string | null;
+} {
+  if (!Object.hasOwn(stored, 'alarm')) return { message: stored, trace: null };
+  const { alarm, ...message } = stored;
+  const trace = (alarm as { trace?: unknown } | null)?.trace;
+  return { message, trace: typeof trace === 'string' ? trace : null };
 }
 
 /** The API view of a stored row. A row whose JSON no longer decodes shows `message: null`. */
@@ -160,7 +201,8 @@ export function toInsertedAlarm(row: AlarmRow): Alarm {
   return viewOf(row, JSON.parse(row.message) as Record<string, unknown>);
 }
 
-function viewOf(row: AlarmRow, message: Record<string, unknown> | null): Alarm {
+function viewOf(row: AlarmRow, stored: Record<string, unknown> | null): Alarm {
+  const { message, trace } = stored === null ? { message: null, trace: null } : splitReserved(stored);
   return {
     id: row.id,
     fireAt: row.fireAt,
@@ -174,6 +216,7 @@ function viewOf(row: AlarmRow, message: Record<string, unknown> | null): Alarm {
     firedAt: row.firedAt,
     key: row.key,
     recurrence: tryRecurrence(row.recurrence),
+    trace,
   };
 }
 

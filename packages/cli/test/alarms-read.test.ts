@@ -56,6 +56,7 @@ describe('alarms list', () => {
       firedAt: null,
       key: null,
       recurrence: null,
+      trace: null,
     });
     expect(alarms[2].recurrence).toEqual({ every: '1 day' });
   });
