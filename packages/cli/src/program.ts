@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAlarms } from './alarms.js';
 import { type CliIo, type Context, makeContext } from './context.js';
+import { registerDashboard } from './dashboard.js';
 import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeOf, oneLine } from './errors.js';
 import { registerParse } from './parse.js';
@@ -71,5 +72,6 @@ export function buildProgram(ctx: Context): Command {
   registerWorkflows(program, ctx);
   registerParse(program, ctx);
   registerDemo(program, ctx);
+  registerDashboard(program, ctx);
   return program;
 }

@@ -37,11 +37,15 @@ export class Feed {
   /** Restarts per actor name since the dashboard started. */
   readonly restarts: Record<string, number> = {};
 
+  /** Without a runtime (a database only) the feed stays silent: clients connect and get nothing. */
   constructor(
-    runtime: Runtime,
+    runtime: Runtime | undefined,
     intervalMs: number,
     private readonly recent = 20,
   ) {
+    this.timer = setInterval(() => this.flush(), intervalMs);
+    this.timer.unref();
+    if (!runtime) return;
     const tree = ['actor.started', 'actor.crashed', 'actor.stopped', 'actor.restarted'] as const;
     for (const event of tree) {
       this.offs.push(runtime.events.on(event, (e) => this.add(event, e.name, e.at, true)));
@@ -68,8 +72,6 @@ export class Feed {
         this.lateness[bucket] = (this.lateness[bucket] ?? 0) + 1;
       }),
     );
-    this.timer = setInterval(() => this.flush(), intervalMs);
-    this.timer.unref();
   }
 
   /** Adds an SSE client; it is dropped when its connection closes. */

@@ -11,7 +11,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALARM_STATUSES, AlarmClient, type AlarmStatus } from '@vigil/alarm';
+import {
+  ALARM_STATUSES,
+  type Alarm,
+  AlarmClient,
+  type AlarmStatus,
+  type ListFilter,
+  openSqliteStore,
+  toAlarm,
+} from '@vigil/alarm';
 import type { Runtime } from '@vigil/runtime';
 import { cookie, hashToken, Sessions, type TokenHash, verifyToken } from './auth.js';
 import { Feed, LATENESS_BOUNDS } from './feed.js';
@@ -55,6 +63,14 @@ class HttpError extends Error {
   }
 }
 
+/** What the dashboard reads and cancels alarms through: the Alarm actor, or a database file. */
+interface AlarmSource {
+  list(filter: ListFilter): Promise<Alarm[]>;
+  get(id: number): Promise<Alarm | null>;
+  cancel(id: number): Promise<Alarm | null>;
+  stats(): Promise<{ byStatus: Record<AlarmStatus, number> }>;
+}
+
 /**
  * Serves the live dashboard of `runtime`.
  *
@@ -62,16 +78,43 @@ class HttpError extends Error {
  * const d = await dashboard(runtime, { port: 4280, token: process.env.VIGIL_DASHBOARD_TOKEN });
  * console.log(d.url);
  */
-export async function dashboard(runtime: Runtime, options: DashboardOptions): Promise<Dashboard> {
+export function dashboard(runtime: Runtime, options: DashboardOptions): Promise<Dashboard> {
+  return serve(runtime, new AlarmClient(runtime, { timeoutMs: 5000 }), options, async () => {});
+}
+
+/**
+ * Serves the dashboard of a database file, without a runtime: alarms and stats, no tree and no
+ * live feed. Cancelling writes to the file beside a running runtime, as `vigil alarms cancel` does.
+ */
+export function databaseDashboard(file: string, options: DashboardOptions): Promise<Dashboard> {
+  const store = openSqliteStore(file, { busyTimeoutMs: 5000 });
+  const view = (row: Parameters<typeof toAlarm>[0] | undefined) => (row ? toAlarm(row) : null);
+  const source: AlarmSource = {
+    list: async (filter) => (await store.list(filter)).map(toAlarm),
+    get: async (id) => view(await store.get(id)),
+    cancel: async (id) => {
+      await store.cancel(id, Date.now());
+      return view(await store.get(id));
+    },
+    stats: () => store.stats(),
+  };
+  return serve(undefined, source, options, () => store.close());
+}
+
+async function serve(
+  runtime: Runtime | undefined,
+  alarms: AlarmSource,
+  options: DashboardOptions,
+  closeSource: () => Promise<void>,
+): Promise<Dashboard> {
   const token: TokenHash | undefined = options.token ? hashToken(options.token) : undefined;
   const sessions = new Sessions();
   const feed = new Feed(runtime, options.batchMs ?? 250);
-  const alarms = new AlarmClient(runtime, { timeoutMs: 5000 });
 
   const api = async (req: http.IncomingMessage, url: URL): Promise<unknown> => {
     const route = url.pathname;
     if (req.method === 'GET' && route === '/api/tree')
-      return { root: runtime.tree() ?? null, restarts: feed.restarts };
+      return { root: runtime?.tree() ?? null, restarts: feed.restarts };
     if (req.method === 'GET' && route === '/api/alarms') {
       const status = url.searchParams.get('status') || undefined;
       if (status && !ALARM_STATUSES.includes(status as AlarmStatus)) {
@@ -185,7 +228,7 @@ export async function dashboard(runtime: Runtime, options: DashboardOptions): Pr
       new Promise((resolve) => {
         feed.close();
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => closeSource().then(() => resolve()));
       }),
   };
 }
