@@ -15,8 +15,9 @@ const REAL_TIME = ['packages/cli/test/live.test.ts', 'packages/alarm/test/alarm-
 // no build needed. Child processes and worker threads that tests start (tsx fixtures, the store
 // thread) inherit the condition through NODE_OPTIONS.
 const SOURCE = '@vigil/source';
-// Vite's defaults for server code, after ours (vite is not a direct dependency to import them from).
-const conditions = [SOURCE, 'module', 'node', 'development|production'];
+// Vite's defaults for server code after ours, less 'module': a package's 'module' build need not
+// be valid Node ESM (@opentelemetry/api's has extensionless imports), and Node reads 'import'.
+const conditions = [SOURCE, 'node', 'development|production'];
 if (!process.env.NODE_OPTIONS?.includes(`--conditions=${SOURCE}`)) {
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=${SOURCE}`.trim();
 }

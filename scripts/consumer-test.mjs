@@ -89,7 +89,7 @@ for (const p of packages) {
   const packed = JSON.parse(run('tar', ['-xzOf', p.tarball, 'package/package.json']).stdout);
   const name = p.json.name;
   for (const f of files) {
-    if (!/^package\/(dist\/|README\.md$|package\.json$|LICENSE$)/.test(f))
+    if (!/^package\/(dist\/|assets\/|README\.md$|package\.json$|LICENSE$)/.test(f))
       fail(`${name}: tarball holds ${f}`);
     if (/\/(test|src)\/|tsconfig[^/]*\.json$|\.tsbuildinfo$/.test(f)) fail(`${name}: tarball holds ${f}`);
   }

@@ -49,6 +49,7 @@ import {
   type AlarmInput,
   type AlarmRequest,
   prepareAlarm,
+  splitReserved,
   toAlarm,
   toInsertedAlarm,
   toOccurrence,
@@ -459,6 +460,9 @@ class AlarmService {
     }
     const attempt = row.attempts + 1;
     this.inFlight.add(id);
+    // The stored message may carry Vigil's reserved `alarm` key (the `trace` option of the set).
+    const { message: body, trace } = splitReserved(message);
+    const traced = trace === null ? {} : { trace };
     if (this.events.has('alarm.fired')) {
       this.events.emit('alarm.fired', {
         id,
@@ -468,11 +472,12 @@ class AlarmService {
         scheduledFor: row.scheduledFor,
         lateMs,
         at: now,
+        ...traced,
       });
     }
     const delivery = {
-      ...message,
-      type: typeof message.type === 'string' && message.type.length > 0 ? message.type : 'alarm',
+      ...body,
+      type: typeof body.type === 'string' && body.type.length > 0 ? body.type : 'alarm',
       alarm: {
         alarmId: id,
         occurrence: row.occurrence,
@@ -480,6 +485,7 @@ class AlarmService {
         attempt,
         firedAt: now,
         scheduledFor: row.scheduledFor,
+        ...traced,
       },
     };
     this.runtime.call(target, delivery, { timeoutMs: this.options.deliveryTimeoutMs }).then(
@@ -494,6 +500,7 @@ class AlarmService {
             attempt,
             lateMs: now - row.scheduledFor,
             at,
+            ...traced,
           }),
         );
       },

@@ -17,6 +17,33 @@ export interface ClientOptions {
 }
 
 /**
+ * A function around every `set` and `setMany` of the `AlarmClient`s of one runtime. It may
+ * change the inputs (add options) before calling `proceed`, and must return what `proceed`
+ * returns. `@vigil/otel` uses it to open the `set` span and store its trace context.
+ */
+export type SetInterceptor = (
+  inputs: AlarmInput[],
+  proceed: (inputs: AlarmInput[]) => Promise<Alarm[]>,
+) => Promise<Alarm[]>;
+
+// Per runtime, so two runtimes in one process (tests, several users) do not see each other's.
+const interceptors = new WeakMap<Runtime, SetInterceptor[]>();
+
+/**
+ * Runs `interceptor` around every `set`/`setMany` made through an `AlarmClient` of `runtime`
+ * (the first added runs outermost). Returns a function that removes it.
+ */
+export function interceptSets(runtime: Runtime, interceptor: SetInterceptor): () => void {
+  const list = [...(interceptors.get(runtime) ?? []), interceptor];
+  interceptors.set(runtime, list);
+  return () => {
+    const now = (interceptors.get(runtime) ?? []).filter((i) => i !== interceptor);
+    if (now.length === 0) interceptors.delete(runtime);
+    else interceptors.set(runtime, now);
+  };
+}
+
+/**
  * Sets, cancels and reads alarms.
  *
  * @example
@@ -47,12 +74,31 @@ export class AlarmClient {
     message: Record<string, unknown> = {},
     options?: SetOptions,
   ): Promise<Alarm> {
-    return this.request({ type: 'alarm.set', when, target, message, options });
+    if (!interceptors.has(this.runtime))
+      return this.request({ type: 'alarm.set', when, target, message, options });
+    return this.intercepted([{ when, target, message, options }], ([input]) =>
+      this.request<Alarm>({ type: 'alarm.set', ...input }).then((a) => [a]),
+    ).then(([alarm]) => alarm as Alarm);
   }
 
   /** Stores many alarms in one transaction: all of them, or (on any invalid one) none. */
   setMany(items: AlarmInput[]): Promise<Alarm[]> {
-    return this.request({ type: 'alarm.setMany', items });
+    if (!interceptors.has(this.runtime)) return this.request({ type: 'alarm.setMany', items });
+    return this.intercepted(items, (inputs) => this.request({ type: 'alarm.setMany', items: inputs }));
+  }
+
+  private intercepted(
+    inputs: AlarmInput[],
+    last: (inputs: AlarmInput[]) => Promise<Alarm[]>,
+  ): Promise<Alarm[]> {
+    const chain = interceptors.get(this.runtime) ?? [];
+    const at =
+      (i: number) =>
+      (next: AlarmInput[]): Promise<Alarm[]> => {
+        const interceptor = chain[i];
+        return interceptor ? interceptor(next, at(i + 1)) : last(next);
+      };
+    return at(0)(inputs);
   }
 
   /**

@@ -20,6 +20,8 @@ declare module '@vigil/runtime' {
       scheduledFor: number;
       lateMs: number;
       at: number;
+      /** The `trace` option of the set (W3C traceparent), when it had one. */
+      trace?: string;
     };
     /** The target accepted and processed the message; the alarm is marked fired. */
     'alarm.delivered': {
@@ -29,6 +31,8 @@ declare module '@vigil/runtime' {
       attempt: number;
       lateMs: number;
       at: number;
+      /** The `trace` option of the set (W3C traceparent), when it had one. */
+      trace?: string;
     };
     /** Delivery failed for a reason that may pass; the alarm fires again at `nextAt`. */
     'alarm.retried': {

@@ -2,8 +2,8 @@ import './events.js';
 
 export type { AlarmServiceInput, AlarmStats } from './alarm.js';
 export { alarmLogic, isAlarmTarget } from './alarm.js';
-export type { ClientOptions } from './client.js';
-export { AlarmClient } from './client.js';
+export type { ClientOptions, SetInterceptor } from './client.js';
+export { AlarmClient, interceptSets } from './client.js';
 export { MAX_DURATION_MS, MAX_TEXT_LENGTH, parseDuration } from './duration.js';
 export type { StoreErrorCode } from './errors.js';
 export {

@@ -31,6 +31,13 @@ export interface SetOptions {
   maxAttempts?: number;
   /** Delay between attempts. */
   backoff?: RetryBackoff;
+  /**
+   * W3C `traceparent` of the span that scheduled the alarm (`@vigil/otel` sets it). Stored with
+   * the message under Vigil's reserved key `alarm` and handed back on each delivery as
+   * `alarm.trace`, so the delivery, however late and after however many restarts, can be linked
+   * to the span that scheduled it.
+   */
+  trace?: string;
 }
 
 /** One alarm to set. */
@@ -73,6 +80,8 @@ export interface Alarm {
    * the series stops (`cancelled`; a one-shot alarm whose delivery went through ends `fired`).
    */
   cancelRequestedAt: number | null;
+  /** The `trace` option of the `set` (a W3C traceparent), or null. */
+  trace: string | null;
 }
 
 /** One settled occurrence of a series, as `history` returns it. */
@@ -106,6 +115,8 @@ export interface DeliveryInfo {
   attempt: number;
   firedAt: number;
   scheduledFor: number;
+  /** The `trace` option of the `set` (a W3C traceparent), when it had one. */
+  trace?: string;
 }
 
 /** A message as a target receives it: the stored message plus `alarm`. */
@@ -123,6 +134,9 @@ export type AlarmRequest =
   | { type: 'alarm.history'; id: number; filter?: { limit?: number; afterSeq?: number } }
   | { type: 'alarm.list'; filter?: ListFilter }
   | { type: 'alarm.stats' };
+
+/** A W3C traceparent, version 00 (https://www.w3.org/TR/trace-context/#traceparent-header). */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * Validates one `set` and builds the row to insert. `isDeclared` says whether a target name is
@@ -170,10 +184,11 @@ export function prepareAlarm(
   const maxAttempts =
     opts.maxAttempts ?? parseWith(MaxAttempts, options.maxAttempts, optionError('maxAttempts'));
   const backoff = opts.backoff;
+  const trace = opts.trace;
   return {
     fireAt: at,
     target,
-    message,
+    message: trace === undefined ? message : withTrace(message, trace),
     key: key ?? null,
     recurrence: recurrence ? JSON.stringify(recurrence) : null,
     misfire: misfire ? JSON.stringify(misfire) : null,
@@ -205,6 +220,7 @@ const MaxAttempts = v.pipe(
 
 const BACKOFF = 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }';
 const KEY = 'must be a string of 1 to 200 characters';
+const TRACE = 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)';
 
 const NO_OPTIONS: SetOptions = Object.freeze({});
 
@@ -216,6 +232,7 @@ const SetOptionsSchema = v.pipe(
       recurrence: v.optional(v.unknown()),
       misfire: v.optional(v.unknown()),
       maxAttempts: v.optional(MaxAttempts),
+      trace: v.optional(v.pipe(v.string(TRACE), v.regex(TRACEPARENT, TRACE))),
       backoff: v.optional(
         v.pipe(
           v.object(
@@ -235,6 +252,29 @@ const SetOptionsSchema = v.pipe(
   ),
 );
 
+/**
+ * Adds the trace context under the reserved key `alarm` of the stored message text (user messages
+ * cannot use that key, so it is Vigil's). `message` is `encodeMessage` output: an object's JSON.
+ */
+function withTrace(message: string, trace: string): string {
+  const field = `"alarm":{"trace":"${trace}"}`;
+  return message === '{}' ? `{${field}}` : `${message.slice(0, -1)},${field}}`;
+}
+
+/**
+ * Splits a decoded stored message into the user's message and Vigil's reserved `alarm` fields
+ * (today only `trace`). @internal
+ */
+export function splitReserved(stored: Record<string, unknown>): {
+  message: Record<string, unknown>;
+  trace: string | null;
+} {
+  if (!Object.hasOwn(stored, 'alarm')) return { message: stored, trace: null };
+  const { alarm, ...message } = stored;
+  const trace = (alarm as { trace?: unknown } | null)?.trace;
+  return { message, trace: typeof trace === 'string' ? trace : null };
+}
+
 /** The API view of a stored row. A row whose JSON no longer decodes shows `message: null`. */
 export function toAlarm(row: AlarmRow): Alarm {
   return viewOf(row, tryDecode(row.message));
@@ -249,7 +289,8 @@ export function toInsertedAlarm(row: AlarmRow): Alarm {
   return viewOf(row, JSON.parse(row.message) as Record<string, unknown>);
 }
 
-function viewOf(row: AlarmRow, message: Record<string, unknown> | null): Alarm {
+function viewOf(row: AlarmRow, stored: Record<string, unknown> | null): Alarm {
+  const { message, trace } = stored === null ? { message: null, trace: null } : splitReserved(stored);
   return {
     id: row.id,
     fireAt: row.fireAt,
@@ -266,6 +307,7 @@ function viewOf(row: AlarmRow, message: Record<string, unknown> | null): Alarm {
     occurrence: row.occurrence,
     counts: { delivered: row.deliveredCount, missed: row.missedCount, failed: row.failedCount },
     cancelRequestedAt: row.cancelRequestedAt,
+    trace,
   };
 }
 

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAlarms } from './alarms.js';
 import { type CliIo, type Context, makeContext } from './context.js';
+import { registerDashboard } from './dashboard.js';
 import { registerDemo } from './demo.js';
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeOf, oneLine } from './errors.js';
 import { registerMcp } from './mcp.js';
@@ -74,6 +75,7 @@ export function buildProgram(ctx: Context): Command {
   registerWorkflows(program, ctx);
   registerParse(program, ctx);
   registerDemo(program, ctx);
+  registerDashboard(program, ctx);
   registerMcp(program, ctx);
   // `--version` on every command, as `--help` is: `vigil alarms list --version` prints it too.
   const withVersion = (cmd: Command): void => {

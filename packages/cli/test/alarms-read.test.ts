@@ -59,6 +59,7 @@ describe('alarms list', () => {
       occurrence: 1,
       counts: { delivered: 0, missed: 0, failed: 1 },
       cancelRequestedAt: null,
+      trace: null,
     });
     expect(alarms[2].recurrence).toEqual({ every: '1 day' });
   });

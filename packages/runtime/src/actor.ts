@@ -49,6 +49,11 @@ export class ActorProcess implements Process, Runnable {
     processOfRef.set(this.ref, this);
   }
 
+  /** Messages waiting in the mailbox (for telemetry: `Runtime.mailboxDepth`). */
+  get mailboxSize(): number {
+    return this.mailbox.size;
+  }
+
   get name(): string {
     return this.spec.id;
   }

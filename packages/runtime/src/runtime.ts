@@ -317,6 +317,11 @@ export class Runtime {
     return this.liveWorker(name)?.ref.getSnapshot();
   }
 
+  /** Messages waiting in the mailbox of the worker running as `name`, or undefined if none runs. */
+  mailboxDepth(name: string): number | undefined {
+    return this.liveWorker(name)?.mailboxSize;
+  }
+
   /** The supervision tree as data (for dashboards, the CLI and the demo). */
   tree(): TreeNode | undefined {
     return this.root ? this.nodeOf(this.root) : undefined;
