@@ -2,12 +2,12 @@
  * Options of the alarm service, with their defaults, validated once when the spec is built.
  */
 
+import { parseWith } from '@vigil/runtime';
 import * as v from 'valibot';
 import { InvalidOptionError } from './errors.js';
 import { checkZone } from './parse.js';
 import { type MisfirePolicy, validateMisfire } from './recurrence.js';
 import type { AlarmStore } from './store/types.js';
-import { parseWith } from './validate.js';
 
 /** Delay between delivery attempts: `minMs * factor^(attempt-1)`, capped at `maxMs`. */
 export interface RetryBackoff {

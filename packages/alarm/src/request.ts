@@ -2,7 +2,7 @@
  * The Alarm actor's protocol: the requests it answers and the `Alarm` it answers with, and the
  * validation that turns a caller's `set` into a row to insert (or a typed error, changing nothing).
  */
-import { isReservedType } from '@vigil/runtime';
+import { isReservedType, parseWith } from '@vigil/runtime';
 import * as v from 'valibot';
 import { InvalidOptionError, InvalidPayloadError, UnknownTargetError } from './errors.js';
 import { decodeMessage, encodeMessage } from './message.js';
@@ -17,7 +17,6 @@ import type {
   OccurrenceOutcome,
   OccurrenceRow,
 } from './store/types.js';
-import { parseWith } from './validate.js';
 
 /** Per-alarm options of `set`. */
 export interface SetOptions {

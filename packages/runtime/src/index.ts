@@ -55,3 +55,5 @@ export { supervisor, validateChildSpec, worker } from './spec.js';
 export type { ChildInfo } from './supervisor.js';
 export { INTENSITY_EXIT } from './supervisor.js';
 export { formatTree } from './tree.js';
+export type { ParseFailure } from './validate.js';
+export { parseWith } from './validate.js';

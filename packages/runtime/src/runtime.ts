@@ -238,7 +238,11 @@ export class Runtime {
           ? new ActorDownError(name)
           : new UnknownActorError(describeValue(name));
       }
-      const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+      // Untyped callers may pass null (as the fuzz tests do): no options, not a TypeError.
+      if (options !== null && options !== undefined && typeof options !== 'object') {
+        throw new InvalidMessageError(`call options must be an object, got ${typeof options}`);
+      }
+      const timeoutMs = options?.timeoutMs ?? this.callTimeoutMs;
       if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
         throw new InvalidMessageError(
           `timeoutMs must be a non-negative number, got ${describeValue(timeoutMs)}`,

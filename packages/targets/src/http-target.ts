@@ -17,13 +17,12 @@
  * @internal
  */
 import type { DeliveryInfo } from '@vigil/alarm';
-import { type Runtime, VigilError } from '@vigil/runtime';
+import { parseWith, type Runtime, VigilError } from '@vigil/runtime';
 import * as v from 'valibot';
 import type { EventObject } from 'xstate';
 import type { DeliveryFailure } from './http.js';
 import { PermanentFailure } from './target.js';
 import { type Settled, targetMachine } from './target-machine.js';
-import { parseWith } from './validate.js';
 
 /**
  * A delivery that failed for a reason that may pass (HTTP 429 or 5xx, timeout, network error).

@@ -7,6 +7,7 @@
  * network is redacted against them before it is returned, even though the API never echoes them.
  */
 
+import { parseWith } from '@vigil/runtime';
 import * as v from 'valibot';
 import {
   InvalidNotificationError,
@@ -15,7 +16,6 @@ import {
 } from './errors.js';
 import type { DeliveryFailure } from './http.js';
 import { classifyStatus, parseRetryAfter, postWithTimeout, redact } from './http.js';
-import { parseWith } from './validate.js';
 
 /** The app token and the user (or group) key that authorise a Pushover message. */
 export interface PushoverCredentials {

@@ -8,11 +8,10 @@
  * deliveries are handled by invoked promise actors, at most `concurrency` at a time, the rest
  * queued in arrival order.
  */
-import { type Runtime, VigilError } from '@vigil/runtime';
+import { parseWith, type Runtime, VigilError } from '@vigil/runtime';
 import * as v from 'valibot';
 import type { EventObject } from 'xstate';
 import { targetMachine } from './target-machine.js';
-import { parseWith } from './validate.js';
 
 /** What a handler knows besides the delivery. */
 export interface TargetContext {

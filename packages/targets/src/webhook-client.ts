@@ -12,11 +12,11 @@
  * re-serialisation of the parsed JSON. The timestamp header is sent even without a secret.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { parseWith } from '@vigil/runtime';
 import * as v from 'valibot';
 import { InvalidWebhookError } from './errors.js';
 import type { DeliveryFailure, DeliverySuccess } from './http.js';
 import { classifyStatus, parseRetryAfter, postWithTimeout, redact } from './http.js';
-import { parseWith } from './validate.js';
 
 /** One webhook call. */
 export interface WebhookRequest {

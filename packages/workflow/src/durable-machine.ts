@@ -29,12 +29,11 @@
  */
 
 import { type Alarm, parseDuration } from '@vigil/alarm';
-import { type Clock, coerceError } from '@vigil/runtime';
+import { type Clock, coerceError, parseWith } from '@vigil/runtime';
 import * as v from 'valibot';
 import { type AnyActor, type AnyActorRef, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import { InvalidWorkflowError } from './errors.js';
 import type { HistoryEntry, MachineTimers, RunRecord } from './store/types.js';
-import { parseWith } from './validate.js';
 import type { MachineWorkflow } from './workflow.js';
 
 /** Definition of a machine workflow. */

@@ -40,6 +40,7 @@ import {
 import * as v from 'valibot';
 import { type AnyActorRef, fromCallback } from 'xstate';
 import './events.js';
+import { parseWith } from '@vigil/runtime';
 import { decide } from './decide.js';
 import { type MachineHost, MachineRunner } from './durable-machine.js';
 import {
@@ -64,7 +65,6 @@ import {
   type RunRecord,
   type RunStore,
 } from './store/types.js';
-import { parseWith } from './validate.js';
 import { toView, type WorkflowRun } from './view.js';
 import type { RunInfo, Workflow } from './workflow.js';
 

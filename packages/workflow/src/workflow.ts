@@ -4,10 +4,10 @@
  * the Scheduler persists before anything else happens, so the decision survives a crash.
  */
 import type { Runtime } from '@vigil/runtime';
+import { parseWith } from '@vigil/runtime';
 import * as v from 'valibot';
 import type { AnyStateMachine } from 'xstate';
 import { InvalidWorkflowError } from './errors.js';
-import { parseWith } from './validate.js';
 
 /** A JSON object: what a run's context must be, since it is stored as JSON between steps. */
 export type WorkflowContext = Record<string, unknown>;
