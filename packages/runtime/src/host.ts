@@ -1,5 +1,5 @@
 /**
- * @internal What actors and supervisors need from the runtime that runs them, and nothing more:
+ * What actors and supervisors need from the runtime that runs them, and nothing more:
  * the clock and the bus, the registry of names, the drain loop, and the few services below. The
  * public `Runtime` creates one host and hands it to every process it starts; the registry and
  * the drain loop are reachable only through it, so user code cannot couple to them.
@@ -11,7 +11,11 @@ import type { Registry } from './registry.js';
 import type { Runnable } from './scheduler.js';
 import type { ChildSpec, WorkerSpec } from './spec.js';
 
-/** @internal */
+/**
+ * The runtime as actors and supervisors see it. Not exported from the package's index: it is in
+ * the declarations only because `ActorProcess` and `Supervisor` name it (stripping it would leave
+ * them dangling for a consumer's type checker).
+ */
 export interface RuntimeHost {
   readonly clock: Clock;
   readonly events: EventBus;
