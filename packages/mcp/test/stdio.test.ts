@@ -70,9 +70,24 @@ describe('vigil mcp over stdio', () => {
 
     const items = await inboxItems(client);
     expect(items).toMatchObject([{ alarmId: soon.alarm.id, message: 'check the deploy' }]);
-    const history = await ok<{ occurrences: unknown[] }>(client, 'alarm_history', { id: soon.alarm.id });
-    expect(history.occurrences).toHaveLength(1);
+    type History = { occurrences: Record<string, unknown>[] };
+    const history = await ok<History>(client, 'alarm_history', { id: soon.alarm.id });
+    expect(history.occurrences).toMatchObject([
+      {
+        occurrenceId: `${soon.alarm.id}.1`,
+        seq: 1,
+        attempts: 1,
+        outcome: 'delivered',
+        error: null,
+        inInbox: true,
+        acknowledged: false,
+      },
+    ]);
     expect(await ok(client, 'inbox_ack', { ids: [items[0]?.id] })).toEqual({ acked: [items[0]?.id] });
+    const acked = await ok<History>(client, 'alarm_history', { id: soon.alarm.id });
+    expect(acked.occurrences).toMatchObject([{ outcome: 'delivered', acknowledged: true }]);
+    // A cancelled alarm that never fired has no settled occurrence.
+    expect((await ok<History>(client, 'alarm_history', { id: later.alarm.id })).occurrences).toEqual([]);
     expect((await ok<{ items: unknown[] }>(client, 'inbox_read', {})).items).toEqual([]);
     expect(await failure(client, 'alarm_get', { id: 999 })).toMatchObject({ code: 'NOT_FOUND' });
     expect(readdirSync(data)).toContain('ada.db');

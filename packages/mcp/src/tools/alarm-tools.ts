@@ -194,9 +194,13 @@ export const alarmCancel = defineTool({
 
 const occurrenceView = z.object({
   occurrenceId: z.string(),
+  seq: z.number().int(),
   scheduledFor: z.string(),
-  deliveredAt: z.string(),
-  attempt: z.number().int(),
+  settledAt: z.string(),
+  attempts: z.number().int(),
+  outcome: z.enum(['delivered', 'failed', 'missed']),
+  error: z.string().nullable(),
+  inInbox: z.boolean(),
   acknowledged: z.boolean(),
 });
 
@@ -204,25 +208,42 @@ export const alarmHistory = defineTool({
   name: 'alarm_history',
   title: 'History of an alarm',
   description: [
-    'What happened to one of your alarms: its current state and each occurrence delivered to your inbox',
-    '(when it was scheduled for, when it arrived, whether you acknowledged it). Example: {"id": 12}.',
-    'Errors: NOT_FOUND, INVALID_INPUT.',
+    'What happened to one of your alarms: its current state and each settled occurrence, oldest first',
+    '(when it was scheduled for, when it settled, delivery attempts, outcome delivered/failed/missed with',
+    'the error, whether it reached your inbox and whether you acknowledged it). A recurring alarm has one',
+    'occurrence per firing; page with `afterSeq` (the last `seq` you saw) and `limit` (default 100).',
+    'Example: {"id": 12}. Errors: NOT_FOUND, INVALID_INPUT.',
   ].join(' '),
-  input: z.strictObject({ id: alarmId }),
+  input: z.strictObject({
+    id: alarmId,
+    limit: z.number().int().min(1).max(1000).optional(),
+    afterSeq: z.number().int().min(0).optional(),
+  }),
   output: z.object({ alarm: alarmView, occurrences: z.array(occurrenceView) }),
   mutates: false,
   run: async (ctx, args) => {
     const v = view(ctx, await findAlarm(ctx, args.id));
-    const occurrences = ctx.user.store.byAlarm(args.id).map((i) => ({
-      occurrenceId: i.occurrenceId,
-      scheduledFor: new Date(i.scheduledFor).toISOString(),
-      deliveredAt: new Date(i.receivedAt).toISOString(),
-      attempt: i.attempt,
-      acknowledged: i.ackedAt !== null,
-    }));
+    // The record of what happened is the alarm's own history; the inbox adds what the agent saw.
+    const settled = (await ctx.user.alarms.history(args.id, { limit: args.limit, afterSeq: args.afterSeq })) ?? [];
+    const inbox = new Map(ctx.user.store.byAlarm(args.id).map((i) => [i.occurrenceId, i]));
+    const occurrences = settled.map((o) => {
+      const occurrenceId = `${o.alarmId}.${o.seq}`;
+      const item = inbox.get(occurrenceId);
+      return {
+        occurrenceId,
+        seq: o.seq,
+        scheduledFor: new Date(o.scheduledFor).toISOString(),
+        settledAt: new Date(o.settledAt).toISOString(),
+        attempts: o.attempts,
+        outcome: o.outcome,
+        error: o.error,
+        inInbox: item !== undefined,
+        acknowledged: item !== undefined && item.ackedAt !== null,
+      };
+    });
     return {
       structured: { alarm: v, occurrences },
-      text: `Alarm #${v.id} ${v.status}; ${occurrences.length} occurrence(s) delivered to the inbox.`,
+      text: `Alarm #${v.id} ${v.status}; ${occurrences.length} settled occurrence(s).`,
     };
   },
 });
