@@ -55,12 +55,20 @@ describe('token verification', () => {
       });
     }
     // A fresh verifier: the right token is checked the same way (then remembered by its SHA-256).
-    expect(await check(new TokenVerifier(data), token)).toEqual({ user: 'ada', scrypts: 1, compared: [[32, 32]] });
+    expect(await check(new TokenVerifier(data), token)).toEqual({
+      user: 'ada',
+      scrypts: 1,
+      compared: [[32, 32]],
+    });
   });
 
   it('refuses a token over 200 characters before hashing (its length is not a secret)', async () => {
     const data = tempDir();
     await addToken(data, 'ada');
-    expect(await check(new TokenVerifier(data), 'z'.repeat(201))).toEqual({ user: undefined, scrypts: 0, compared: [] });
+    expect(await check(new TokenVerifier(data), 'z'.repeat(201))).toEqual({
+      user: undefined,
+      scrypts: 0,
+      compared: [],
+    });
   });
 });

@@ -224,7 +224,8 @@ export const alarmHistory = defineTool({
   run: async (ctx, args) => {
     const v = view(ctx, await findAlarm(ctx, args.id));
     // The record of what happened is the alarm's own history; the inbox adds what the agent saw.
-    const settled = (await ctx.user.alarms.history(args.id, { limit: args.limit, afterSeq: args.afterSeq })) ?? [];
+    const settled =
+      (await ctx.user.alarms.history(args.id, { limit: args.limit, afterSeq: args.afterSeq })) ?? [];
     const inbox = new Map(ctx.user.store.byAlarm(args.id).map((i) => [i.occurrenceId, i]));
     const occurrences = settled.map((o) => {
       const occurrenceId = `${o.alarmId}.${o.seq}`;
