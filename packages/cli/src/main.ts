@@ -13,12 +13,13 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
 } else {
   const { run } = await import('./program.js');
-  // Under `pnpm vigil` the command runs in the repository root; INIT_CWD is where the user typed
-  // it, so a relative --db means what they expect. (npm sets INIT_CWD too, to the same effect.)
+  // A relative --db is resolved against this process's working directory, whoever started it.
+  // (Not INIT_CWD: inside another project's npm script that names where npm was invoked. The
+  // repository's `pnpm vigil` script moves to the caller's directory itself: scripts/vigil.mjs.)
   const code = await run(argv, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
-    cwd: process.env.INIT_CWD || process.cwd(),
+    cwd: process.cwd(),
   });
   // exitCode, not exit(): let stdout drain; the store is already closed, so the process ends now.
   process.exitCode = code;

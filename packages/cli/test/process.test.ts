@@ -3,9 +3,10 @@
  * traces, and a `set` that is committed by the time the process has exited.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { snapshot, tempDir } from './helpers.js';
 
@@ -54,5 +55,35 @@ describe('the vigil process', () => {
     return snapshot(db).then((rows) =>
       expect(rows).toMatchObject([{ id: 1, target: 'Log', message: '{"n":1}' }]),
     );
+  });
+
+  it('resolves a relative --db against its own working directory, not INIT_CWD', () => {
+    // Inside another project's npm script INIT_CWD names where npm was invoked; vigil may run
+    // anywhere else (a `cd` in the script, a child process with its own cwd).
+    const here = tempDir();
+    const npmInvokedIn = tempDir();
+    const tsx = pathToFileURL(createRequire(packageDir).resolve('tsx')).href;
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        tsx,
+        join(packageDir, 'src/main.ts'),
+        'alarms',
+        'set',
+        'in 1 hour',
+        '--target',
+        'Log',
+        '--message',
+        '{}',
+        '--db',
+        'rel.db',
+      ],
+      { cwd: here, encoding: 'utf8', env: { ...process.env, INIT_CWD: npmInvokedIn } },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(existsSync(join(here, 'rel.db'))).toBe(true);
+    expect(existsSync(join(npmInvokedIn, 'rel.db'))).toBe(false);
   });
 });
