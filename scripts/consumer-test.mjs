@@ -11,7 +11,9 @@
  *     that follows it.
  *  4. Type-checks a TypeScript consumer that imports every entry point of every package, with the
  *     app's own `tsc --strict`, the default `lib` (DOM included) and no skipLibCheck.
- *  5. Runs the installed `vigil` bin: `--version`, `alarms set` and `alarms list`, `demo`.
+ *  5. Runs the installed `vigil` bin: `--version`, `alarms set` and `alarms list`, `demo`, and
+ *     `vigil mcp` over stdio: the MCP handshake, the tool list and one `alarm_set` call, spoken
+ *     as raw JSON-RPC lines as any MCP client would.
  *
  * Run: `pnpm test:consumer` (after `npm run setup`; it builds first). Part of .ci/run. npm
  * compiles better-sqlite3 again in the app where no prebuilt binary can be downloaded (a minute
@@ -292,6 +294,72 @@ const demo = run(vigil, ['demo'], { cwd: app, timeout: 120_000 });
 if (demo.status !== 0 || !/none lost/.test(demo.stdout)) {
   fail(`vigil demo: exit ${demo.status}\n${demo.stdout.slice(-2000)}${demo.stderr}`);
 } else step('vigil demo ran from the installed package');
+
+// `vigil mcp` from the installed package: an MCP client's session over stdio, newline-delimited
+// JSON-RPC (the transport's framing), without the SDK on this side.
+async function mcpSession() {
+  const child = spawn(vigil, ['mcp', '--data', join(app, 'mcp-data'), '--user', 'ada'], { cwd: app, env });
+  const answers = new Map();
+  let stderr = '';
+  let buffered = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const message = JSON.parse(line);
+      answers.get(message.id)?.(message);
+    }
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let nextId = 0;
+  const request = (method, params) => {
+    const id = ++nextId;
+    const answer = new Promise((resolve, reject) => {
+      answers.set(id, resolve);
+      setTimeout(
+        () => reject(new Error(`no answer to ${method} in 60 s; stderr: ${stderr}`)),
+        60_000,
+      ).unref();
+    });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    return answer;
+  };
+  try {
+    const init = await request('initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'vigil-consumer', version: '1.0.0' },
+    });
+    if (!init.result?.serverInfo) throw new Error(`initialize: ${JSON.stringify(init)}`);
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+    const tools = (await request('tools/list', {})).result?.tools?.map((t) => t.name) ?? [];
+    if (!tools.includes('alarm_set') || !tools.includes('workflow_start')) {
+      throw new Error(`tools/list: ${tools.join(', ')}`);
+    }
+    const set = await request('tools/call', {
+      name: 'alarm_set',
+      arguments: { when: 'in 1 hour', target: 'Inbox', message: 'from the consumer test' },
+    });
+    const alarm = set.result?.structuredContent?.alarm;
+    if (set.result?.isError || alarm?.status !== 'pending')
+      throw new Error(`alarm_set: ${JSON.stringify(set)}`);
+    return `${tools.length} tools, alarm #${alarm.id} pending`;
+  } finally {
+    child.stdin.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+try {
+  step(`vigil mcp over stdio from the installed package: ${await mcpSession()}`);
+} catch (err) {
+  fail(`vigil mcp: ${err.message}`);
+}
 
 // --- Outcome -------------------------------------------------------------------------------
 

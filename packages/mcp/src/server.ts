@@ -30,6 +30,12 @@ export interface McpServerOptions {
    * alarm left (default 60 s): a user whose last alarm fired while offline does not stay in memory.
    */
   idleSweepMs?: number;
+  /**
+   * How long before a stopped user's earliest pending alarm the server starts that user's
+   * subtree again (default 60 s). A user whose alarms are further away than twice this, with no
+   * session, is stopped and costs only an entry in the wake index.
+   */
+  wakeAheadMs?: number;
 }
 
 /** A connected session; `close` ends it. */
@@ -51,19 +57,30 @@ export interface VigilMcpServer {
   connect(user: string, transport: Transport): Promise<McpSession>;
   /** The principal `user` is served as. */
   principal(user: string): Principal;
-  /** Users whose subtree is running now (a session or a pending alarm). */
+  /** Users whose subtree is running now (a session, or an alarm due soon or in flight). */
   runningUsers(): string[];
-  /** Stops the subtree of a user with no session and no pending alarm; true if it did. */
+  /** Stopped users with a pending alarm, and when it is due: the server wakes them before. */
+  sleepingUsers(): { user: string; nextFireAt: number }[];
+  /**
+   * Stops the subtree of a user with no session, no alarm in flight and none due within twice
+   * `wakeAheadMs` (a later one is put in the wake index); true if it did.
+   */
   stopIfIdle(user: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
 const SETS_WINDOW_MS = 60_000;
 
-/** Starts the runtime and the subtree of every user with a pending alarm; resolves when ready. */
+/**
+ * Starts the runtime and the subtree of every user with an alarm due soon (the others go into the
+ * wake index); resolves when ready.
+ */
 export async function createMcpServer(options: McpServerOptions): Promise<VigilMcpServer> {
   if (typeof options.data !== 'string' || options.data.length === 0)
     throw new McpConfigError('data must be a directory path');
+  const wakeAheadMs = options.wakeAheadMs ?? 60_000;
+  if (!Number.isFinite(wakeAheadMs) || wakeAheadMs < 0)
+    throw new McpConfigError('wakeAheadMs must be a number of milliseconds, 0 or more');
   mkdirSync(options.data, { recursive: true });
   const configured = new Map<string, Principal>();
   for (const u of options.users ?? []) configured.set(checkUserId(u.id), principalOf(u));
@@ -72,7 +89,12 @@ export async function createMcpServer(options: McpServerOptions): Promise<VigilM
   const ownRuntime = !options.runtime;
   const runtime = options.runtime ?? createRuntime({ callTimeoutMs: 30_000 });
   if (ownRuntime) await runtime.start([], { maxRestarts: 10, withinMs: 10_000 });
-  const host = new UserHost(runtime, { data: options.data, workflows: options.workflows ?? [], principal });
+  const host = new UserHost(runtime, {
+    data: options.data,
+    workflows: options.workflows ?? [],
+    principal,
+    wakeAheadMs,
+  });
   await host.resumePending();
 
   const chains = new Map<string, Promise<unknown>>();
@@ -122,6 +144,7 @@ export async function createMcpServer(options: McpServerOptions): Promise<VigilM
     runtime,
     principal,
     runningUsers: () => host.running(),
+    sleepingUsers: () => host.sleepers(),
     stopIfIdle: (user) => host.stopIfIdle(user),
     async connect(user, transport) {
       const service = await host.acquire(user);

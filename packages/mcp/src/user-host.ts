@@ -5,11 +5,17 @@
  * Alarm:<id>), then `Scheduler:<id>`, all on `<data>/<id>.db`. The Inbox comes first so it is
  * declared before the Alarm fires anything that came due while the subtree was stopped.
  *
- * Idle policy (the issue's second option): a subtree runs while its user has a connected session
- * OR a pending alarm. `release` stops it only when both are false, and at start `resumePending`
- * starts every user whose database holds a pending alarm. So every pending alarm always has a
- * running Alarm actor: none can be late or lost because its subtree was stopped. Memory is held
- * only for users with a session or a pending alarm; an idle user costs a file on disk.
+ * Idle policy: a subtree runs while its user has a connected session, an alarm in flight, or a
+ * pending alarm due within `2 × wakeAheadMs`. Otherwise it is stopped, and the user's earliest
+ * pending instant goes into the host's wake index (one map, one timer for the earliest entry):
+ * `wakeAheadMs` before that instant the subtree is started again, and its Alarm delivers the
+ * alarm on time. At start, `resumePending` reads each database's earliest pending instant and
+ * either starts the user (due soon) or puts it in the index. So every pending alarm has a running
+ * Alarm actor from `wakeAheadMs` before it is due; memory is held only for users with a session or
+ * an alarm due soon; a user whose alarms are weeks away costs a file and one map entry.
+ *
+ * The index is this server's: an alarm written into a stopped user's database by another process
+ * (the CLI) is seen when that user is next started (a session, a wake, a server restart).
  *
  * Every operation on one user (start, stop) goes through that user's promise chain, so a stop
  * and a start of the same user never interleave.
@@ -17,11 +23,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
-import { type Runtime, supervisor, worker } from '@vigil/runtime';
+import { type Runtime, supervisor, type TimerHandle, worker } from '@vigil/runtime';
 import { schedulerWorker, type Workflow, WorkflowClient } from '@vigil/workflow';
 import { inboxLogic } from './inbox-target.js';
 import { checkUserId, type Principal } from './principal.js';
-import { type InboxItem, pendingAlarmsIn, UserStore } from './user-store.js';
+import { type InboxItem, nextPendingIn, UserStore } from './user-store.js';
 
 /** A running user's services. @internal */
 export interface UserService {
@@ -48,12 +54,21 @@ export interface UserHostOptions {
   data: string;
   workflows: Workflow[];
   principal: (id: string) => Principal;
+  /** How long before a stopped user's earliest pending alarm its subtree is started again. */
+  wakeAheadMs: number;
 }
+
+/** setTimeout's longest delay is 2^31 - 1 ms; a later wake re-arms on the way. */
+const MAX_TIMER_MS = 86_400_000;
 
 /** Starts, finds and stops per-user subtrees. @internal */
 export class UserHost {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Map<string, Set<InboxListener>>();
+  /** Stopped users with a pending alarm: the instant of their earliest one. */
+  private readonly sleeping = new Map<string, number>();
+  private wakeTimer: TimerHandle | undefined;
+  private closed = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -68,6 +83,11 @@ export class UserHost {
   /** Users whose subtree is running now. */
   running(): string[] {
     return [...this.entries].filter(([, e]) => e.service).map(([id]) => id);
+  }
+
+  /** Stopped users with a pending alarm, and the instant of their earliest one. */
+  sleepers(): { user: string; nextFireAt: number }[] {
+    return [...this.sleeping].map(([user, nextFireAt]) => ({ user, nextFireAt }));
   }
 
   /** Opens a session of `id`: starts the subtree if needed; `release` ends it. */
@@ -88,6 +108,7 @@ export class UserHost {
     return this.serial(id, async (entry) => {
       if (entry.service) return entry.service;
       entry.service = await this.start(id);
+      if (this.sleeping.delete(id)) this.arm();
       return entry.service;
     });
   }
@@ -100,18 +121,28 @@ export class UserHost {
     await this.stopIfIdle(id);
   }
 
-  /** Stops the subtree of `id` if it has no session and no pending alarm; true if stopped. */
+  /**
+   * Stops the subtree of `id` if it has no session, no alarm in flight and no pending alarm due
+   * within `2 × wakeAheadMs`; a later pending alarm goes into the wake index. True if stopped.
+   */
   stopIfIdle(id: string): Promise<boolean> {
     return this.serial(id, async (entry) => {
-      if (!entry.service || entry.sessions > 0) return false;
+      if (!entry.service || entry.sessions > 0 || this.closed) return false;
       const stats = await entry.service.alarms.stats();
-      if ((stats.byStatus.pending ?? 0) > 0 || stats.inFlight > 0) return false;
+      if (stats.inFlight > 0) return false;
+      const next = (stats.byStatus.pending ?? 0) > 0 ? stats.nextFireAt : null;
+      // Twice the lead: a user just woken (its alarm wakeAheadMs away) is not stopped again.
+      if (next !== null && next <= this.runtime.clock.now() + 2 * this.options.wakeAheadMs) return false;
       await this.stop(id, entry);
+      if (next !== null) this.sleep(id, next);
       return true;
     });
   }
 
-  /** Starts the subtree of every user whose database holds a pending alarm (call at start). */
+  /**
+   * At server start: starts every user whose database holds a pending alarm due soon, and puts
+   * the others in the wake index. Resolves with the users started.
+   */
   async resumePending(): Promise<string[]> {
     const started: string[] = [];
     for (const file of readdirSync(this.options.data)) {
@@ -123,7 +154,12 @@ export class UserHost {
       } catch {
         continue; // not a user's file
       }
-      if (pendingAlarmsIn(join(this.options.data, file)) === 0) continue;
+      const next = nextPendingIn(join(this.options.data, file));
+      if (next === null) continue;
+      if (next > this.runtime.clock.now() + 2 * this.options.wakeAheadMs) {
+        this.sleep(id, next);
+        continue;
+      }
       await this.ensure(id);
       started.push(id);
     }
@@ -140,12 +176,50 @@ export class UserHost {
 
   /** Stops every subtree (the runtime's stop does the rest). */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.wakeTimer !== undefined) this.runtime.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     for (const [id, entry] of this.entries) {
       await this.serial(id, async (e) => {
         if (e.service) await this.stop(id, e);
       }).catch(() => undefined);
       entry.sessions = 0;
     }
+  }
+
+  private sleep(id: string, nextFireAt: number): void {
+    this.sleeping.set(id, nextFireAt);
+    this.arm();
+  }
+
+  /** One timer, for the earliest wake in the index (a linear scan: the index is per server). */
+  private arm(): void {
+    if (this.wakeTimer !== undefined) this.runtime.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (this.closed || this.sleeping.size === 0) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const at of this.sleeping.values()) earliest = Math.min(earliest, at);
+    const delay = earliest - this.options.wakeAheadMs - this.runtime.clock.now();
+    this.wakeTimer = this.runtime.clock.setTimeout(
+      () => this.wake(),
+      Math.min(Math.max(0, delay), MAX_TIMER_MS),
+    );
+  }
+
+  /** Starts every sleeper whose earliest alarm is within `wakeAheadMs`; re-arms for the rest. */
+  private wake(): void {
+    this.wakeTimer = undefined;
+    const horizon = this.runtime.clock.now() + this.options.wakeAheadMs;
+    for (const [id, at] of [...this.sleeping]) {
+      if (at > horizon) continue;
+      this.sleeping.delete(id);
+      // A start that fails (the database cannot be opened) is tried again a second later: the
+      // user's alarm is never given up on because one start failed.
+      this.ensure(id).catch(() => {
+        if (!this.closed && !this.entries.get(id)?.service) this.sleep(id, this.runtime.clock.now() + 1_000);
+      });
+    }
+    this.arm();
   }
 
   private entry(id: string): Entry {

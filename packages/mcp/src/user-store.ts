@@ -203,14 +203,20 @@ function migrate(db: Database.Database): void {
   }
 }
 
-/** Pending alarms in a database file, read without starting anything (0 if it has no alarm table). @internal */
-export function pendingAlarmsIn(path: string): number {
+/**
+ * The earliest pending alarm's instant in a database file, read without starting anything (null
+ * if none, or no alarm table). @internal
+ */
+export function nextPendingIn(path: string): number | null {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alarms'").get();
-    if (!has) return 0;
-    return (db.prepare("SELECT count(*) AS n FROM alarms WHERE status = 'pending'").get() as { n: number }).n;
+    if (!has) return null;
+    const row = db.prepare("SELECT min(fire_at) AS next FROM alarms WHERE status = 'pending'").get() as {
+      next: number | null;
+    };
+    return row.next;
   } finally {
     db.close();
   }

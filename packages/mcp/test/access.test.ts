@@ -3,9 +3,12 @@
  * NOT_FOUND or simply absent, exactly like ids that never existed), targets by policy, quotas
  * under 50 concurrent calls, the audit log, user ids refused, subtrees stopped only when idle.
  */
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { openSqliteStore } from '@vigil/alarm';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addToken, createMcpServer, serveHttp } from '../src/index.js';
@@ -171,26 +174,110 @@ describe('users and their subtrees', () => {
     await expect(addToken(tempDir(), '../x')).rejects.toMatchObject({ code: 'INVALID_USER' });
   });
 
-  it('a subtree stops when its user has no session and no pending alarm; one with a pending alarm keeps running and restarts with the server', async () => {
+  it('a user without a session sleeps until their next alarm is near; the wake index survives a restart', async () => {
     const data = tempDir();
     const first = await createMcpServer({ data });
     const http = await serveHttp(first, { data });
     const a = await httpClient(http.url, (await addToken(data, 'ada')).token);
     const b = await httpClient(http.url, (await addToken(data, 'bob')).token);
-    await ok(a.client, 'alarm_set', { when: 'in 1 hour', target: 'Inbox', message: 'later' });
+    const c = await httpClient(http.url, (await addToken(data, 'cy')).token);
+    const later = await ok<AlarmOut>(a.client, 'alarm_set', {
+      when: 'in 1 hour',
+      target: 'Inbox',
+      message: 'later',
+    });
     await ok(b.client, 'time_parse', { text: 'in 1 hour' });
-    expect(first.runningUsers().sort()).toEqual(['ada', 'bob']);
+    // Due within twice the default wake lead (60 s): cy's subtree keeps running.
+    await ok(c.client, 'alarm_set', { when: 'in 90 seconds', target: 'Inbox', message: 'soon' });
+    expect(first.runningUsers().sort()).toEqual(['ada', 'bob', 'cy']);
     await a.client.close();
     await b.client.close();
+    await c.client.close();
     await http.close();
     expect(await first.stopIfIdle('bob')).toBe(false); // already stopped at release
-    expect(first.runningUsers()).toEqual(['ada']);
+    expect(first.runningUsers()).toEqual(['cy']);
     expect(first.runtime.status('Alarm:bob')).toBe('undeclared');
-    expect(first.runtime.status('Alarm:ada')).toBe('running');
+    expect(first.runtime.status('Alarm:ada')).toBe('undeclared');
+    const adaDb = new Database(join(data, 'ada.db'), { readonly: true });
+    const alarm = adaDb.prepare('SELECT fire_at AS nextFireAt FROM alarms WHERE id = ?').get(later.alarm.id);
+    adaDb.close();
+    expect(first.sleepingUsers()).toEqual([{ user: 'ada', ...(alarm as { nextFireAt: number }) }]);
     await first.close();
     const second = await createMcpServer({ data });
     cleanups.push(() => second.close());
-    expect(second.runningUsers()).toEqual(['ada']);
+    expect(second.runningUsers()).toEqual(['cy']);
+    expect(second.sleepingUsers().map((u) => u.user)).toEqual(['ada']);
+  });
+
+  it('a sleeping user is woken before their alarm is due, and it reaches the inbox', async () => {
+    const data = tempDir();
+    // Lead 1 s: an alarm 3 s away is beyond twice the lead, so the user sleeps at release.
+    const server = await createMcpServer({ data, wakeAheadMs: 1_000 });
+    cleanups.push(() => server.close());
+    const http = await serveHttp(server, { data });
+    const a = await httpClient(http.url, (await addToken(data, 'ada')).token);
+    const set = await ok<AlarmOut & { alarm: { at: string } }>(a.client, 'alarm_set', {
+      when: 'in 3 seconds',
+      target: 'Inbox',
+      message: 'wake up',
+    });
+    await a.client.close();
+    await http.close();
+    expect(server.runningUsers()).toEqual([]);
+    expect(server.sleepingUsers().map((u) => u.user)).toEqual(['ada']);
+    const startedAt = new Promise<number>((resolve) =>
+      server.runtime.events.on('actor.started', (e) => {
+        if (e.name === 'Alarm:ada') resolve(server.runtime.clock.now());
+      }),
+    );
+    const fired = new Promise<{ id: number; lateMs: number }>((resolve) =>
+      server.runtime.events.on('alarm.delivered', (e) => resolve(e)),
+    );
+    // Woken before the instant the alarm is due, so the stop did not make it late.
+    expect(await startedAt).toBeLessThan(Date.parse(set.alarm.at));
+    expect((await fired).id).toBe(set.alarm.id);
+    expect(server.sleepingUsers()).toEqual([]);
+    const db = new Database(join(data, 'ada.db'), { readonly: true });
+    expect(db.prepare("SELECT json_extract(message, '$.text') AS text FROM mcp_inbox").all()).toEqual([
+      { text: 'wake up' },
+    ]);
+    db.close();
+  });
+
+  it('1,000 users with alarms: only those with a session (or an alarm due soon) hold a subtree', async () => {
+    const data = tempDir();
+    // One user's database with a pending alarm an hour ahead, copied for 1,000 users.
+    const template = join(tempDir(), 'template.db');
+    const store = openSqliteStore(template);
+    const now = Date.now();
+    await store.insert([
+      { fireAt: now + 3_600_000, target: 'Inbox', message: '{"text":"x"}', createdAt: now },
+    ]);
+    await store.close();
+    const users = Array.from({ length: 1_000 }, (_, i) => `u${String(i).padStart(4, '0')}`);
+    for (const u of users) copyFileSync(template, join(data, `${u}.db`));
+
+    const server = await createMcpServer({ data });
+    cleanups.push(() => server.close());
+    expect(server.runningUsers()).toEqual([]);
+    expect(server.sleepingUsers()).toHaveLength(1_000);
+
+    const active = users.slice(0, 10);
+    const clients: Client[] = [];
+    for (const u of active) {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await server.connect(u, serverSide);
+      const client = new Client({ name: 'many', version: '1' });
+      await client.connect(clientSide);
+      clients.push(client);
+    }
+    expect(server.runningUsers().sort()).toEqual(active);
+    expect(server.sleepingUsers()).toHaveLength(990);
+    for (const client of clients) await client.close();
+    // Sessions closed: the ten go back to sleep; nothing else was ever started.
+    await Promise.all(active.map((u) => server.stopIfIdle(u)));
+    expect(server.runningUsers()).toEqual([]);
+    expect(server.sleepingUsers()).toHaveLength(1_000);
   });
 
   it('a user whose last alarm fired while no session was connected is stopped by the idle sweep', async () => {
