@@ -1,8 +1,9 @@
 /**
  * A `set` or `cancel` from the CLI while a runtime holds the same database is picked up by that
- * runtime within a second: SQLite allows a second writer in WAL mode, and the Alarm polls
- * `PRAGMA data_version`. This test uses the real clock on purpose: it is about two connections
- * and real polling, end to end.
+ * runtime: SQLite allows a second writer in WAL mode, and the Alarm polls `PRAGMA data_version`.
+ * This test uses the real clock on purpose: it is about two connections and real polling, end
+ * to end. It waits for the delivery events themselves, never for a fixed time: a wait that is too
+ * short under load would fail, and one long enough would hide a slow pickup.
  */
 import { join } from 'node:path';
 import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
@@ -13,6 +14,8 @@ import { run } from '../src/program.js';
 import { tempDir } from './helpers.js';
 
 let runtime: Runtime | undefined;
+const deliveredIds = new Set<number>();
+const waiters = new Map<number, () => void>();
 afterEach(async () => {
   await runtime?.stop();
   runtime = undefined;
@@ -47,8 +50,22 @@ async function startRuntime(db: string) {
     },
   });
   runtime = createRuntime();
+  deliveredIds.clear();
+  waiters.clear();
+  runtime.events.on('alarm.delivered', (e) => {
+    deliveredIds.add(e.id);
+    waiters.get(e.id)?.();
+  });
   await runtime.start([alarmSupervisor({ db }), worker('Sink', sink)]);
   return { runtime, deliveries };
+}
+
+/** Resolves when the running runtime has reported alarm `id` delivered (before or after the call). */
+function delivered(id: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (deliveredIds.has(id)) return resolve();
+    waiters.set(id, resolve);
+  });
 }
 
 describe('the CLI and a running runtime share one database', () => {
@@ -71,22 +88,27 @@ describe('the CLI and a running runtime share one database', () => {
     ]);
     expect(code, stdout).toBe(0);
     const id = (JSON.parse(stdout) as { alarm: { id: number } }).alarm.id;
-    while (!deliveries.some((d) => d.id === id) && Date.now() - setAt < 3000)
-      await new Promise((r) => setTimeout(r, 20));
-    const delivered = deliveries.find((d) => d.id === id);
-    expect(delivered).toBeDefined();
-    expect(delivered!.at - Date.parse(at)).toBeLessThan(1000);
-    expect(delivered!.at).toBeGreaterThanOrEqual(Date.parse(at));
+    // The runtime had nothing pending: only its poll of the database can have found this alarm.
+    await delivered(id);
+    const delivery = deliveries.find((d) => d.id === id);
+    expect(delivery!.at).toBeGreaterThanOrEqual(Date.parse(at));
+    // The pickup takes one poll (250 ms) at idle; the bound leaves room for a loaded CI machine
+    // while still failing if a CLI write were only noticed by some slower path.
+    expect(delivery!.at - setAt).toBeLessThan(5_000);
   });
 
   it('a CLI cancel stops an alarm the running runtime had armed', async () => {
     const db = join(tempDir(), 'cancel.db');
     const { runtime: rt, deliveries } = await startRuntime(db);
-    const alarm = await new AlarmClient(rt).set(Date.now() + 1500, 'Sink', { type: 'hi' });
+    const alarms = new AlarmClient(rt);
+    const alarm = await alarms.set(Date.now() + 1500, 'Sink', { type: 'hi' });
+    // Due after the cancelled one: alarms are delivered in (fire time, id) order, so once this one
+    // is delivered, the cancelled one would have been delivered before it.
+    const sentinel = await alarms.set(Date.now() + 2000, 'Sink', { type: 'sentinel' });
     const { code } = await cli(['alarms', 'cancel', String(alarm.id), '--db', db]);
     expect(code).toBe(0);
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(deliveries.some((d) => d.id === alarm.id)).toBe(false);
-    expect((await new AlarmClient(rt).get(alarm.id))?.status).toBe('cancelled');
+    await delivered(sentinel.id);
+    expect(deliveries.map((d) => d.id)).toEqual([sentinel.id]);
+    expect((await alarms.get(alarm.id))?.status).toBe('cancelled');
   });
 });
