@@ -1,13 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Tests that read the real clock against other processes on purpose: a CLI process writes an
- * alarm due 100 ms later and the running runtime must pick it up; a process is SIGKILLed while
- * setting and firing and a second one must deliver what is due within its window. Under CI load
- * a child process can start or run too late (each failed once in a full run on 2 shared cores,
- * and passed alone). They run as their own project, retried once in CI (a retry is printed, so it
- * stays visible). Everything else is deterministic and is never retried: a retry would hide the
- * race a deterministic test found.
+ * Tests that read the real clock against other processes on purpose: a CLI write must be picked
+ * up by a running runtime's poll; a process is SIGKILLed while setting and firing and a second
+ * one must deliver what it acknowledged. They run as their own project so that a reader knows
+ * they use wall time; like every other test they are never retried (a retry would hide the race
+ * a test found): each waits for the event or state that means done, with caps only a broken build
+ * reaches, never for a fixed time.
  */
 const REAL_TIME = ['packages/cli/test/live.test.ts', 'packages/alarm/test/alarm-kill.test.ts'];
 
@@ -45,7 +44,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'real-time', include: REAL_TIME, retry: process.env.CI ? 1 : 0 },
+        test: { name: 'real-time', include: REAL_TIME, retry: 0 },
       },
     ],
   },

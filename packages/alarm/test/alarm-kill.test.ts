@@ -106,11 +106,24 @@ afterEach(async () => {
   db.cleanup();
 });
 
+/** Polls `condition` (files written by another process) until it holds; fails after `ms`. */
+async function until(what: string, condition: () => boolean, ms = 45_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// No step waits a fixed time: each waits for what it needs (acks, deliveries, an empty table),
+// with generous caps that only a broken build reaches, so a loaded machine is slower, not red.
 it('SIGKILL while setting and firing loses no acknowledged alarm and fires none early', {
-  timeout: 20_000,
+  timeout: 120_000,
 }, async () => {
   const deliveries = path.join(db.dir, 'deliveries.txt');
-  const first = startChild([db.file, deliveries, 'set', '400']);
+  // The child keeps setting (far more than it can set before the kill): it is always killed
+  // while setting, however slow this machine is.
+  const first = startChild([db.file, deliveries, 'set', '100000']);
   children.push(first);
   const acks = (lines: string[]) =>
     lines
@@ -120,44 +133,33 @@ it('SIGKILL while setting and firing loses no acknowledged alarm and fires none 
         return { id: Number(id), fireAt: Number(fireAt) };
       });
   // Kill once some alarms were acknowledged and some already delivered: mid-flight on both sides.
-  await first.waitFor((lines) => acks(lines).length >= 120, 10_000);
-  const deadline = Date.now() + 3000;
-  while (readDeliveries(deliveries).length < 10 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await first.waitFor((lines) => acks(lines).length >= 120, 45_000);
+  await until('10 deliveries before the kill', () => readDeliveries(deliveries).length >= 10);
   first.process.kill('SIGKILL');
   expect(await first.exited).toBe('SIGKILL');
   const acknowledged = acks(first.lines);
-  expect(first.lines).not.toContain('all set');
   const deliveredBeforeKill = new Set(readDeliveries(deliveries).map((d) => d.id));
   expect(deliveredBeforeKill.size).toBeGreaterThan(0);
   expect(deliveredBeforeKill.size).toBeLessThan(acknowledged.length);
 
   const second = startChild([db.file, deliveries, 'drain']);
   children.push(second);
-  await second.waitFor((lines) => lines.includes('ready'), 10_000);
+  await second.waitFor((lines) => lines.includes('ready'), 45_000);
+  // Every alarm in the table was set before the kill, due at most 1.5 s after its set: the second
+  // process must deliver every acknowledged one, and leave nothing pending at all.
   const wanted = new Set(acknowledged.map((a) => a.id));
-  const until = Date.now() + 10_000;
-  let seen = new Set<number>();
-  while (Date.now() < until) {
-    seen = new Set(readDeliveries(deliveries).map((d) => d.id));
-    if ([...wanted].every((id) => seen.has(id))) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until('every acknowledged alarm delivered', () => {
+    const seen = new Set(readDeliveries(deliveries).map((d) => d.id));
+    return [...wanted].every((id) => seen.has(id));
+  });
+  await until('no pending alarm left', () => rawRows(db.file).every((r) => r.status !== 'pending'));
   second.process.kill('SIGKILL');
   await second.exited;
 
-  const missing = [...wanted].filter((id) => !seen.has(id));
-  expect(missing).toEqual([]);
   const fireAtById = new Map(acknowledged.map((a) => [a.id, a.fireAt]));
-  const all = readDeliveries(deliveries);
-  for (const d of all) {
+  for (const d of readDeliveries(deliveries)) {
     expect(d.receivedAt, `alarm ${d.id} delivered early`).toBeGreaterThanOrEqual(d.scheduledFor);
     const fireAt = fireAtById.get(d.id);
     if (fireAt !== undefined) expect(d.scheduledFor).toBe(fireAt);
   }
-  // Whatever was set but not acknowledged before the kill may or may not exist; the table holds
-  // nothing that is still pending and due.
-  const now = Date.now();
-  expect(rawRows(db.file).filter((r) => r.status === 'pending' && r.fireAt <= now - 2000)).toEqual([]);
 });
