@@ -745,6 +745,16 @@ function asFilter(value: unknown): ListFilter {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null)
     throw new VigilError('INVALID_REQUEST', 'filter must be an object');
+  const f = value as Record<string, unknown>;
+  if (f.key !== undefined && typeof f.key !== 'string')
+    throw new VigilError('INVALID_REQUEST', `filter key must be a string, got ${describeValue(f.key, 40)}`);
+  for (const field of ['fireFrom', 'fireTo'] as const) {
+    if (f[field] !== undefined && (typeof f[field] !== 'number' || !Number.isFinite(f[field])))
+      throw new VigilError(
+        'INVALID_REQUEST',
+        `filter ${field} must be an instant in epoch ms, got ${describeValue(f[field], 40)}`,
+      );
+  }
   return value as ListFilter;
 }
 

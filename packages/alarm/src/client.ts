@@ -128,7 +128,10 @@ export class AlarmClient {
     return this.request({ type: 'alarm.history', id, filter: page });
   }
 
-  /** Alarms by status and target, paged by id (`afterId`, `limit`). */
+  /**
+   * Alarms by status, target, key and next instant (`fireFrom` inclusive, `fireTo` exclusive),
+   * paged by id (`afterId`, `limit`).
+   */
   list(filter: ListFilter = {}): Promise<Alarm[]> {
     return this.request({ type: 'alarm.list', filter });
   }

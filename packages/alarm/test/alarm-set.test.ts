@@ -259,6 +259,16 @@ describe('cancel, get, list, stats', () => {
     ]);
     expect((await h.client.list({ target: 'Other' })).length).toBe(0);
     expect((await h.client.list({ afterId: ids[1], limit: 1 })).map((a) => a.id)).toEqual([ids[2]]);
+    expect((await h.client.list({ fireFrom: T0 + 2000, fireTo: T0 + 4000 })).map((a) => a.id)).toEqual([
+      ids[1],
+      ids[2],
+    ]);
+  });
+
+  it('list refuses a key or an instant of the wrong type with INVALID_REQUEST', async () => {
+    for (const filter of [{ key: 7 }, { fireFrom: 'today' }, { fireTo: Number.NaN }]) {
+      await expect(h.client.list(filter as never)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    }
   });
 
   it('stats counts by status and knows the next instant', async () => {

@@ -165,6 +165,30 @@ describe('ordering', () => {
     ]);
     expect((await store.list({ target: 'Other' })).map((r) => r.id)).toEqual([2]);
   });
+
+  it('list filters by key and by a range of next instants, with the other filters and paging', async () => {
+    await store.insert([
+      alarm(T0, { key: 'a' }),
+      alarm(T0 + 1000, { key: 'b' }),
+      alarm(T0 + 2000),
+      alarm(T0 + 3000, { target: 'Other' }),
+      alarm(T0 + 4000),
+    ]);
+    expect((await store.list({ key: 'b' })).map((r) => r.id)).toEqual([2]);
+    expect(await store.list({ key: 'missing' })).toEqual([]);
+    expect((await store.list({ key: 'a', target: 'Other' })).map((r) => r.id)).toEqual([]);
+    // fireFrom inclusive, fireTo exclusive.
+    expect((await store.list({ fireFrom: T0 + 1000, fireTo: T0 + 4000 })).map((r) => r.id)).toEqual([
+      2, 3, 4,
+    ]);
+    expect(
+      (await store.list({ fireFrom: T0 + 1000, fireTo: T0 + 4000, target: 'Log' })).map((r) => r.id),
+    ).toEqual([2, 3]);
+    expect((await store.list({ fireFrom: T0 + 1000, limit: 2, afterId: 2 })).map((r) => r.id)).toEqual([
+      3, 4,
+    ]);
+    expect((await store.list({ fireTo: T0 + 1 })).map((r) => r.id)).toEqual([1]);
+  });
 });
 
 describe('cancel', () => {

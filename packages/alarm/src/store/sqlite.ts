@@ -144,6 +144,7 @@ class SqliteAlarmStore implements AlarmStore {
   readonly #db: Database.Database;
   #closed = false;
   readonly #stmts;
+  readonly #listStmts = new Map<string, Database.Statement>();
   readonly #insertMany: (alarms: readonly NewAlarm[]) => { row: AlarmRow; created: boolean }[];
   readonly #completeMany: (batch: readonly Completion[]) => number[];
   readonly #cancelOne: (id: number, at: number, inFlight: boolean) => AlarmRow | undefined;
@@ -155,19 +156,13 @@ class SqliteAlarmStore implements AlarmStore {
     /** A statement over COLUMNS, read as arrays (see toRow). */
     const rows = (sql: string) => db.prepare(sql).raw(true);
     const select = `SELECT ${COLUMNS} FROM alarms`;
-    // list() has four shapes; preparing each once avoids building SQL per call. The unary `+`
-    // keeps SQLite off the (status, fire_at) index, which would sort every matching row to
-    // return one page; walking the primary key from afterId stops after `limit` matches.
-    const listSql = (byStatus: boolean, byTarget: boolean) =>
-      `${select} WHERE id > ?${byStatus ? ' AND +status IN (SELECT value FROM json_each(?))' : ''}${
-        byTarget ? ' AND target = ?' : ''
-      } ORDER BY id LIMIT ?`;
+    // list() has one shape per combination of filters; each is prepared once, on first use
+    // (#listStmt). The unary `+` keeps SQLite off the (status, fire_at) and fire_at indexes,
+    // which would sort every matching row to return one page; walking the primary key from
+    // afterId stops after `limit` matches. A key is unique: its index finds the one row.
     this.#stmts = {
       get: rows(`${select} WHERE id = ?`),
       byKey: rows(`${select} WHERE key = ?`),
-      list: [listSql(false, false), listSql(true, false), listSql(false, true), listSql(true, true)].map(
-        (s) => rows(s),
-      ),
       due: rows(`${select} WHERE status = 'pending' AND fire_at <= ? ORDER BY fire_at, id LIMIT ?`),
       // Written as a range on fire_at plus a tie-break, so SQLite walks the (status, fire_at)
       // index from the cursor instead of scanning every due row before it.
@@ -422,12 +417,24 @@ class SqliteAlarmStore implements AlarmStore {
   async list(filter: ListFilter = {}): Promise<AlarmRow[]> {
     return this.#read('list', () => {
       const statuses = filter.status === undefined ? undefined : ([] as AlarmStatus[]).concat(filter.status);
-      const byTarget = filter.target !== undefined;
-      const stmt = this.#stmts.list[(statuses ? 1 : 0) + (byTarget ? 2 : 0)]!;
+      const where = ['id > ?'];
       const params: unknown[] = [filter.afterId ?? 0];
-      if (statuses) params.push(JSON.stringify(statuses));
-      if (byTarget) params.push(filter.target);
+      const add = (condition: string, value: unknown) => {
+        where.push(condition);
+        params.push(value);
+      };
+      if (statuses) add('+status IN (SELECT value FROM json_each(?))', JSON.stringify(statuses));
+      if (filter.target !== undefined) add('target = ?', filter.target);
+      if (filter.key !== undefined) add('key = ?', filter.key);
+      if (filter.fireFrom !== undefined) add('+fire_at >= ?', filter.fireFrom);
+      if (filter.fireTo !== undefined) add('+fire_at < ?', filter.fireTo);
       params.push(Math.max(0, Math.trunc(filter.limit ?? DEFAULT_LIMIT)));
+      const sql = `SELECT ${COLUMNS} FROM alarms WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`;
+      let stmt = this.#listStmts.get(sql);
+      if (!stmt) {
+        stmt = this.#db.prepare(sql).raw(true);
+        this.#listStmts.set(sql, stmt);
+      }
       return allRows(stmt, ...params);
     });
   }

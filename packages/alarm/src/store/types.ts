@@ -150,6 +150,12 @@ export interface DueCursor {
 export interface ListFilter {
   status?: AlarmStatus | AlarmStatus[];
   target?: string;
+  /** Only the alarm (series) with this idempotency key. */
+  key?: string;
+  /** Only alarms whose next instant (`fireAt`) is at or after this one (epoch ms). */
+  fireFrom?: number;
+  /** Only alarms whose next instant (`fireAt`) is before this one (epoch ms). */
+  fireTo?: number;
   /** Defaults to 100. */
   limit?: number;
   /** Return rows with an id above this one (keyset paging). */
