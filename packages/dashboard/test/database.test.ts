@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '@vigil/alarm';
+import { openSqliteRunStore } from '@vigil/workflow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databaseDashboard } from '../src/index.js';
 
@@ -86,5 +87,69 @@ describe('database dashboard', () => {
     expect((await store.get(3))?.status).toBe('cancelled');
     expect((await store.get(4))?.status).toBe('pending');
     await store.close();
+  });
+
+  it('shows the runs of the file read-only; a file without runs has none', async () => {
+    const file = await seeded();
+    const board = await databaseDashboard(file, { port: 0, token: 't0ken' });
+    try {
+      // No workflow ever ran on this file: an empty list, and nothing created by looking.
+      expect(await (await fetch(`${board.url}api/runs`)).json()).toEqual({
+        runs: [],
+        next: null,
+        actions: false,
+      });
+    } finally {
+      await board.close();
+    }
+    const runs = openSqliteRunStore(file);
+    const now = Date.now();
+    await runs.insert({
+      id: 'invoice-7',
+      workflow: 'approval',
+      kind: 'steps',
+      status: 'waiting',
+      step: 'ask',
+      seq: 1,
+      attempt: 1,
+      nextAt: null,
+      alarmId: null,
+      context: { item: 'invoice 7' },
+      input: null,
+      waiting: { signal: 'approve', onSignal: 'done', deadline: null, onTimeout: null },
+      snapshot: null,
+      timers: null,
+      result: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      endedAt: null,
+    });
+    await runs.close();
+    const again = await databaseDashboard(file, { port: 0, token: 't0ken' });
+    try {
+      const listed = (await (await fetch(`${again.url}api/runs?status=waiting`)).json()) as {
+        runs: { id: string }[];
+        actions: boolean;
+      };
+      expect(listed).toMatchObject({ runs: [{ id: 'invoice-7' }], actions: false });
+      const one = (await (await fetch(`${again.url}api/runs/invoice-7`)).json()) as { waiting: unknown };
+      expect(one.waiting).toMatchObject({ signal: 'approve' });
+      expect((await fetch(`${again.url}api/runs/nope`)).status).toBe(404);
+      const login = await fetch(`${again.url}api/login`, {
+        method: 'POST',
+        body: JSON.stringify({ token: 't0ken' }),
+      });
+      const { csrf } = (await login.json()) as { csrf: string };
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const cancel = await fetch(`${again.url}api/runs/invoice-7/cancel`, {
+        method: 'POST',
+        headers: { cookie, 'x-vigil-csrf': csrf },
+      });
+      expect(cancel.status).toBe(403);
+      expect(((await cancel.json()) as { code: string }).code).toBe('NO_SCHEDULER');
+    } finally {
+      await again.close();
+    }
   });
 });
