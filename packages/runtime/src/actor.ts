@@ -125,11 +125,15 @@ export class ActorProcess implements Process, Runnable {
     this.host.schedule(this);
   }
 
-  /** Delivers up to `budget` messages to the machine, one at a time, in arrival order. */
-  drain(budget: number): boolean {
+  /**
+   * Delivers up to `budget` messages to the machine, one at a time, in arrival order, and at
+   * least one; stops early once the turn's `deadline` (performance.now()) has passed.
+   */
+  drain(budget: number, deadline: number): boolean {
     const limit = this.spec.budget ?? budget;
     for (let i = 0; i < limit; i++) {
       if (!this.alive) return false;
+      if (i > 0 && performance.now() >= deadline) break;
       const message = this.mailbox.shift();
       if (message === undefined) return false;
       this.ref.send(message);

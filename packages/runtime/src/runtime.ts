@@ -43,6 +43,11 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Messages an actor may handle per drain turn before others get theirs (default 64). */
   budget?: number;
+  /**
+   * Longest a drain turn runs, in ms, before it yields to timers and I/O (default 5): many
+   * quick messages cannot hold the event loop much longer than this, whatever `budget` is.
+   */
+  turnMs?: number;
   /** Default `call` timeout in ms (default 5000). */
   callTimeoutMs?: number;
   /** Name of the root supervisor (default 'root'). */
@@ -118,7 +123,10 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     checkRuntimeOptions(options);
     this.clock = options.clock ?? systemClock;
-    this.scheduler = new Scheduler(options.budget ?? 64);
+    const turnMs = options.turnMs ?? 5;
+    if (typeof turnMs !== 'number' || !(turnMs > 0))
+      throw new InvalidRuntimeOptionError('turnMs', 'must be a number of milliseconds above 0');
+    this.scheduler = new Scheduler(options.budget ?? 64, turnMs);
     this.host = this.createHost();
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.rootName = options.rootName ?? 'root';
@@ -509,6 +517,7 @@ export class Runtime {
 const RUNTIME_OPTION_KEYS = {
   clock: true,
   budget: true,
+  turnMs: true,
   callTimeoutMs: true,
   rootName: true,
 } satisfies Record<keyof RuntimeOptions, true>;
