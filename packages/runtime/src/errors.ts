@@ -23,7 +23,10 @@ export type VigilErrorCode =
   | 'NOT_A_SUPERVISOR'
   | 'ALREADY_RUNNING'
   | 'NOT_A_VIGIL_ACTOR'
-  | 'INVALID_RUNTIME_OPTION';
+  | 'INVALID_RUNTIME_OPTION'
+  | 'TURN_TIMEOUT'
+  | 'OUT_OF_MEMORY'
+  | 'THREAD_EXITED';
 
 /**
  * Base class of every Vigil error; `code` is stable across releases. The type parameter is the
@@ -230,4 +233,45 @@ export function describeValue(value: unknown, max = 80): string {
     text = Object.prototype.toString.call(value);
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * An isolated actor's handling of one message ran longer than its `maxTurnMs`: its thread was
+ * terminated (preempted) and the actor exits with this error.
+ */
+export class TurnTimeoutError extends VigilError<'TURN_TIMEOUT'> {
+  constructor(
+    readonly actor: string,
+    readonly messageType: string,
+    readonly maxTurnMs: number,
+  ) {
+    super('TURN_TIMEOUT', `'${actor}' handled '${messageType}' for more than ${maxTurnMs} ms: preempted`);
+  }
+}
+
+/** An isolated actor's thread ran out of its heap limit; the actor exits with this error. */
+export class OutOfMemoryError extends VigilError<'OUT_OF_MEMORY'> {
+  constructor(
+    readonly actor: string,
+    readonly heapMb: number | undefined,
+  ) {
+    super(
+      'OUT_OF_MEMORY',
+      `'${actor}' ran out of memory${heapMb === undefined ? '' : ` (heap limit ${heapMb} MB)`}: its thread was ended`,
+    );
+  }
+}
+
+/**
+ * The thread an isolated actor shared with another one was ended because of that other actor
+ * (preempted, out of memory): the actor exits with this error, as a process linked to one that
+ * died (OTP), and its supervisor restarts it as for any crash.
+ */
+export class ThreadExitedError extends VigilError<'THREAD_EXITED'> {
+  constructor(
+    readonly actor: string,
+    readonly because: string,
+  ) {
+    super('THREAD_EXITED', `'${actor}' shared a thread with an actor that ended it: ${because}`);
+  }
 }

@@ -18,8 +18,11 @@ export {
   InvalidSupervisorOptionsError,
   isRetryable,
   NotASupervisorError,
+  OutOfMemoryError,
   RuntimeStoppedError,
   StartError,
+  ThreadExitedError,
+  TurnTimeoutError,
   UnknownActorError,
   UnknownChildError,
   VigilError,
@@ -28,6 +31,8 @@ export type { VigilEventName, VigilEvents, VigilListener } from './events.js';
 export { EventBus } from './events.js';
 export type { ExitReason } from './exit.js';
 export { Exit, isAbnormal } from './exit.js';
+export type { IsolatedActorOptions, ThreadPool, ThreadPoolOptions } from './isolation/pool.js';
+export { threadPool } from './isolation/pool.js';
 export { isReservedType } from './message.js';
 export type {
   CallOptions,
