@@ -12,8 +12,9 @@
  *  4. Type-checks a TypeScript consumer that imports every entry point of every package, with the
  *     app's own `tsc --strict`, the default `lib` (DOM included) and no skipLibCheck.
  *  5. Runs the installed `vigil` bin: `--version`, `alarms set` and `alarms list`, `demo`, and
- *     `vigil mcp` over stdio: the MCP handshake, the tool list and one `alarm_set` call, spoken
- *     as raw JSON-RPC lines as any MCP client would.
+ *     `vigil mcp` over stdio (the MCP handshake, the tool list and one `alarm_set` call, spoken
+ *     as raw JSON-RPC lines as any MCP client would) and over Streamable HTTP (a token from
+ *     `vigil mcp token add`, initialize and `alarm_set`; a wrong token refused).
  *
  * Run: `pnpm test:consumer` (after `npm run setup`; it builds first). Part of .ci/run. npm
  * compiles better-sqlite3 again in the app where no prebuilt binary can be downloaded (a minute
@@ -359,6 +360,86 @@ try {
   step(`vigil mcp over stdio from the installed package: ${await mcpSession()}`);
 } catch (err) {
   fail(`vigil mcp: ${err.message}`);
+}
+
+// `vigil mcp --http` from the installed package: a token made by `vigil mcp token add`, then an
+// MCP session over Streamable HTTP (initialize, then alarm_set), and a wrong token refused.
+async function mcpHttp() {
+  const data = join(app, 'mcp-http-data');
+  const added = run(vigil, ['mcp', 'token', 'add', '--data', data, '--user', 'bob'], { cwd: app });
+  const token = added.stdout.trim();
+  if (added.status !== 0 || !token) throw new Error(`token add: ${added.status} ${added.stderr}`);
+  const child = spawn(vigil, ['mcp', '--data', data, '--http', '--port', '0'], { cwd: app, env });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`not listening in 60 s: ${stderr}`)), 60_000);
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        const m = /listening on (http:\S+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const post = (body, headers = {}) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${token}`,
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
+    const init = await post({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'vigil-consumer', version: '1' },
+      },
+    });
+    const session = init.headers.get('mcp-session-id');
+    if (init.status !== 200 || !session) throw new Error(`initialize: ${init.status} ${await init.text()}`);
+    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+    await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+    const set = await post(
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: {
+          name: 'alarm_set',
+          arguments: { when: 'in 1 hour', target: 'Inbox', message: 'over HTTP' },
+        },
+      },
+      headers,
+    );
+    const answer = await set.json();
+    const alarm = answer.result?.structuredContent?.alarm;
+    if (answer.result?.isError || alarm?.status !== 'pending')
+      throw new Error(`alarm_set: ${JSON.stringify(answer)}`);
+    const wrong = await post(
+      { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+      { authorization: 'Bearer nope' },
+    );
+    if (wrong.status !== 401) throw new Error(`a wrong token got ${wrong.status}, not 401`);
+    return `alarm #${alarm.id} pending, a wrong token refused with 401`;
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+try {
+  step(`vigil mcp over Streamable HTTP from the installed package: ${await mcpHttp()}`);
+} catch (err) {
+  fail(`vigil mcp --http: ${err.message}`);
 }
 
 // --- Outcome -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  * size), so a revocation takes effect at the next request.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McpConfigError } from './errors.js';
 import { checkUserId } from './principal.js';
@@ -40,6 +40,9 @@ function readEntries(data: string): TokenEntry[] {
 }
 
 function writeEntries(data: string, tokens: TokenEntry[]): void {
+  // The data directory is created on first use, as the server creates it: `vigil mcp token add`
+  // may come before the first `vigil mcp`.
+  mkdirSync(data, { recursive: true });
   const path = tokensPath(data);
   // Written aside and renamed: a reader never sees half a file.
   writeFileSync(`${path}.tmp`, `${JSON.stringify({ tokens }, null, 2)}\n`, { mode: 0o600 });

@@ -42,7 +42,11 @@ function serve(data: string): Promise<string> {
 }
 
 describe('vigil mcp --http and vigil mcp token', () => {
-  it('a token from `token add` opens a session; the file holds only a hash; `token revoke` ends it', async () => {
+  // Four CLI processes start from TypeScript sources (tsx) one after another: seconds each on a
+  // loaded 2-core machine, so this test gets more than the default 30 s. A bound, not a retry.
+  it('a token from `token add` opens a session; the file holds only a hash; `token revoke` ends it', {
+    timeout: 120_000,
+  }, async () => {
     const data = tempDir();
     const added = vigil('mcp', 'token', 'add', '--data', data, '--user', 'ada');
     expect(added.status).toBe(0);

@@ -6,6 +6,7 @@
  * the calls into node:crypto (structural), not on wall-clock timings, which would flake.
  */
 import * as crypto from 'node:crypto';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addToken, revokeToken } from '../src/index.js';
 import { TokenVerifier } from '../src/tokens.js';
@@ -70,5 +71,11 @@ describe('token verification', () => {
       scrypts: 0,
       compared: [],
     });
+  });
+
+  it('addToken creates the data directory on first use', async () => {
+    const data = join(tempDir(), 'not', 'yet');
+    const { token } = await addToken(data, 'ada');
+    expect(await new TokenVerifier(data).verify(token)).toBe('ada');
   });
 });
