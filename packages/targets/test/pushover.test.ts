@@ -124,14 +124,22 @@ describe('Pushover target: refused for good', () => {
 });
 
 describe('Pushover target: transient failures are retried by the alarm', () => {
+  // The HTTP timeout is real time: 150 ms only where the case is the timeout (the fake answers
+  // 3 s later), and 5 s where the case is the answer itself, which a loaded machine could
+  // otherwise take more than 150 ms to read back.
   const cases = [
-    { answer: '429 (rate limited)', mode: 'rate-limited' as const, reason: 'HTTP 429' },
-    { answer: '500 (server error)', mode: 'server-error' as const, reason: 'HTTP 500' },
-    { answer: 'an answer slower than timeoutMs', mode: { delayMs: 1000 }, reason: 'timeout after 150 ms' },
+    { answer: '429 (rate limited)', mode: 'rate-limited' as const, reason: 'HTTP 429', timeoutMs: 5_000 },
+    { answer: '500 (server error)', mode: 'server-error' as const, reason: 'HTTP 500', timeoutMs: 5_000 },
+    {
+      answer: 'an answer slower than timeoutMs',
+      mode: { delayMs: 3_000 },
+      reason: 'timeout after 150 ms',
+      timeoutMs: 150,
+    },
   ];
   for (const c of cases) {
     it(`retries after ${c.answer}, then delivers`, async () => {
-      const { alarms, advanceUntilSettled, clock } = await start({ timeoutMs: 150 });
+      const { alarms, advanceUntilSettled, clock } = await start({ timeoutMs: c.timeoutMs });
       fake.mode(c.mode, 1);
       const alarm = await alarms.set(START + 1000, 'Pushover', { type: 'notify', message: 'retry me' });
       const first = await advanceUntilSettled(alarm.id, 1000);
