@@ -13,11 +13,14 @@ import { snapshot, tempDir } from './helpers.js';
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const packageVersion = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).version;
 
-function vigilProcess(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    cwd: packageDir,
+// tsx's loader by absolute URL, so the process may run in any directory.
+const tsx = pathToFileURL(createRequire(packageDir).resolve('tsx')).href;
+
+function vigilProcess(args: string[], where: { cwd?: string; initCwd?: string } = {}) {
+  const r = spawnSync(process.execPath, ['--import', tsx, join(packageDir, 'src/main.ts'), ...args], {
+    cwd: where.cwd ?? packageDir,
     encoding: 'utf8',
-    env: { ...process.env, INIT_CWD: '' },
+    env: { ...process.env, INIT_CWD: where.initCwd ?? '' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -62,27 +65,15 @@ describe('the vigil process', () => {
     // anywhere else (a `cd` in the script, a child process with its own cwd).
     const here = tempDir();
     const npmInvokedIn = tempDir();
-    const tsx = pathToFileURL(createRequire(packageDir).resolve('tsx')).href;
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        tsx,
-        join(packageDir, 'src/main.ts'),
-        'alarms',
-        'set',
-        'in 1 hour',
-        '--target',
-        'Log',
-        '--message',
-        '{}',
-        '--db',
-        'rel.db',
-      ],
-      { cwd: here, encoding: 'utf8', env: { ...process.env, INIT_CWD: npmInvokedIn } },
+    const r = vigilProcess(
+      ['alarms', 'set', 'in 1 hour', '--target', 'Log', '--message', '{}', '--db', 'rel.db'],
+      {
+        cwd: here,
+        initCwd: npmInvokedIn,
+      },
     );
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect(existsSync(join(here, 'rel.db'))).toBe(true);
     expect(existsSync(join(npmInvokedIn, 'rel.db'))).toBe(false);
   });
