@@ -26,7 +26,8 @@ export type VigilErrorCode =
   | 'INVALID_RUNTIME_OPTION'
   | 'TURN_TIMEOUT'
   | 'OUT_OF_MEMORY'
-  | 'THREAD_EXITED';
+  | 'THREAD_EXITED'
+  | 'THREAD_ENTRY';
 
 /**
  * Base class of every Vigil error; `code` is stable across releases. The type parameter is the
@@ -244,8 +245,13 @@ export class TurnTimeoutError extends VigilError<'TURN_TIMEOUT'> {
     readonly actor: string,
     readonly messageType: string,
     readonly maxTurnMs: number,
+    /** How long the message had run when the watchdog ended its thread (ms). */
+    readonly ranMs: number,
   ) {
-    super('TURN_TIMEOUT', `'${actor}' handled '${messageType}' for more than ${maxTurnMs} ms: preempted`);
+    super(
+      'TURN_TIMEOUT',
+      `'${actor}' handled '${messageType}' for ${Math.round(ranMs)} ms, more than its ${maxTurnMs} ms: preempted`,
+    );
   }
 }
 

@@ -59,6 +59,7 @@ export type {
 export { supervisor, validateChildSpec, worker } from './spec.js';
 export type { ChildInfo } from './supervisor.js';
 export { INTENSITY_EXIT } from './supervisor.js';
+export { threadEntry } from './thread-entry.js';
 export { formatTree } from './tree.js';
 export type { ParseFailure } from './validate.js';
 export { parseWith } from './validate.js';

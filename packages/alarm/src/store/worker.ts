@@ -13,11 +13,8 @@
  * - a write is acknowledged only after the thread answered, that is after its commit;
  * - every rejection is a `StoreError` (or `SchemaTooNewError` at open), rebuilt from the thread's.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '@vigil/runtime';
 import { SchemaTooNewError, StoreError, type StoreErrorCode } from '../errors.js';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { AlarmStore } from './types.js';
@@ -95,7 +92,7 @@ class WorkerAlarmStore implements AlarmStore {
   #dead: string | undefined;
 
   constructor(path: string, options: SqliteStoreOptions) {
-    const { entry, eval: isCode } = threadEntry();
+    const { entry, eval: isCode } = storeThreadEntry();
     this.#worker = new Worker(entry, {
       eval: isCode,
       workerData: { path, options } satisfies StoreThreadData,
@@ -233,37 +230,15 @@ class WorkerAlarmStore implements AlarmStore {
 }
 
 /**
- * How to start the thread. Compiled to JavaScript, `worker-thread.js` sits beside this file and
- * runs as it is. From the TypeScript sources (vitest, tsx scripts) the thread needs the tsx
- * loader: `execArgv: ['--import', 'tsx']` does not work on Node 20 (the hooks it registers do not
- * apply to the worker's own entry, which then fails with "Unknown file extension .ts"), so a
- * two-line bootstrap registers tsx's ESM hooks in the thread, then imports `worker-thread.ts`.
- * tsx is resolved from this package (a dev dependency of the workspace root), not from the
- * process's working directory, so it is found wherever the process was started.
+ * How to start the thread: `worker-thread.js` beside this file, or from the TypeScript sources
+ * `worker-thread.ts` through tsx's hooks (`threadEntry` of @vigil/runtime says why).
  */
-function threadEntry(): { entry: URL | string; eval: boolean } {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { entry: new URL('./worker-thread.js', self), eval: false };
-  let api: string;
+function storeThreadEntry(): { entry: URL | string; eval: boolean } {
   try {
-    const pkgFile = createRequire(fileURLToPath(self)).resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
-      exports: Record<string, { import: { default: string } }>;
-    };
-    api = pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
+    return threadEntry(import.meta.url, 'worker-thread');
   } catch (err) {
-    throw new StoreError(
-      'STORE_FAILED',
-      'open',
-      "running the store thread from TypeScript sources needs 'tsx' (or run the compiled JavaScript)",
-      { cause: err },
-    );
+    throw new StoreError('STORE_FAILED', 'open', (err as Error).message, { cause: err });
   }
-  const thread = new URL('./worker-thread.ts', self).href;
-  // A failure here is an unhandled rejection in the thread: it ends the thread, and the store
-  // rejects what is waiting with the reason.
-  const code = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(thread)}); });`;
-  return { entry: code, eval: true };
 }
 
 /** Rebuilds an error from the thread as an instance of its class, with its code and fields. @internal */

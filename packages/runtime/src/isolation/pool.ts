@@ -34,7 +34,7 @@ import {
   VigilError,
 } from '../errors.js';
 import { Exit } from '../exit.js';
-import { threadEntry } from './entry.js';
+import { threadEntry } from '../thread-entry.js';
 import type { FromThread, ToThread, WireError } from './protocol.js';
 
 /** Options of `threadPool`. */
@@ -78,7 +78,7 @@ interface Hosted {
   /** Calls waiting for their reply, by call id. */
   calls: Map<number, object>;
   /** The message being handled now, as the thread last said. */
-  running: { seq: number; type: string; timer: NodeJS.Timeout | undefined } | undefined;
+  running: { seq: number; type: string; since: number; timer: NodeJS.Timeout | undefined } | undefined;
 }
 
 interface Thread {
@@ -194,7 +194,7 @@ class Pool implements ThreadPool {
   }
 
   private spawn(): Thread {
-    const { entry, eval: isCode } = threadEntry();
+    const { entry, eval: isCode } = threadEntry(import.meta.url, 'thread');
     const worker = new Worker(entry, {
       eval: isCode,
       ...(this.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } }),
@@ -235,7 +235,7 @@ class Pool implements ThreadPool {
           ? setTimeout(() => this.preempt(thread, m.key, hosted), hosted.maxTurnMs)
           : undefined;
         timer?.unref();
-        hosted.running = { seq: m.seq, type: m.type, timer };
+        hosted.running = { seq: m.seq, type: m.type, since: performance.now(), timer };
         break;
       }
       case 'end':
@@ -265,9 +265,10 @@ class Pool implements ThreadPool {
   /** The watchdog: `key` has run one message past its `maxTurnMs`. */
   private preempt(thread: Thread, key: number, culprit: Hosted): void {
     const type = culprit.running?.type ?? 'unknown';
+    const ranMs = performance.now() - (culprit.running?.since ?? performance.now());
     void this.end(thread, (k, h) =>
       k === key
-        ? new TurnTimeoutError(h.name, type, h.maxTurnMs)
+        ? new TurnTimeoutError(h.name, type, h.maxTurnMs, ranMs)
         : new ThreadExitedError(h.name, `'${culprit.name}' was preempted`),
     );
   }
