@@ -26,7 +26,12 @@ export class ActorProcess implements Process, Runnable {
   scheduled = false;
   alive = false;
   exitReason: ExitReason | undefined;
-  readonly ref: AnyActorRef;
+  /** The running XState actor; replaced (same process, name and mailbox) by a hot upgrade. */
+  ref: AnyActorRef;
+  /** The spec this incarnation runs; a hot upgrade swaps in one with the new logic. */
+  spec: WorkerSpec;
+  /** While true (a hot upgrade in progress), messages queue and none is delivered. */
+  private suspended = false;
   private readonly mailbox = new Mailbox<EventObject>();
   private readonly exitListeners = new ExitListeners();
   /**
@@ -41,9 +46,10 @@ export class ActorProcess implements Process, Runnable {
   constructor(
     /** @internal */
     readonly host: RuntimeHost,
-    readonly spec: WorkerSpec,
+    spec: WorkerSpec,
     readonly incarnation: number,
   ) {
+    this.spec = spec;
     const input = host.inputOf(spec, incarnation);
     this.ref = createActor(spec.logic, { input, clock: host.clock, id: spec.id });
     processOfRef.set(this.ref, this);
@@ -63,12 +69,7 @@ export class ActorProcess implements Process, Runnable {
    * makes this throw, so the supervisor can report a start failure naming the child.
    */
   start(): void {
-    this.ref.subscribe({
-      error: (err) => this.exit(Exit.error(coerceError(err))),
-      complete: () => {
-        if (!this.stoppingRef) this.exit(this.shuttingDown ? Exit.shutdown : Exit.normal);
-      },
-    });
+    this.watch(this.ref);
     this.alive = true;
     this.host.registry.bind(this);
     this.ref.start();
@@ -80,6 +81,85 @@ export class ActorProcess implements Process, Runnable {
       incarnation: this.incarnation,
       at: this.host.clock.now(),
     });
+  }
+
+  /**
+   * Reads the exit of `ref` while it is the current XState actor. An actor a hot upgrade
+   * replaced (or one it failed to start) is not this process any more: its end is not an exit.
+   */
+  private watch(ref: AnyActorRef): void {
+    ref.subscribe({
+      error: (err) => {
+        if (ref === this.ref) this.exit(Exit.error(coerceError(err)));
+      },
+      complete: () => {
+        if (ref === this.ref && !this.stoppingRef) this.exit(this.shuttingDown ? Exit.shutdown : Exit.normal);
+      },
+    });
+  }
+
+  /**
+   * @internal Hot upgrade, first half (upgrade.ts): stops delivering, takes the persisted
+   * snapshot and stops the XState actor. The process stays alive and registered; messages and
+   * calls keep queueing in the mailbox until `resume`.
+   */
+  suspend(): unknown {
+    this.suspended = true;
+    const ref = this.ref;
+    const snapshot = ref.getPersistedSnapshot();
+    this.stoppingRef = true;
+    try {
+      ref.stop();
+    } finally {
+      this.stoppingRef = false;
+    }
+    return snapshot;
+  }
+
+  /**
+   * @internal Hot upgrade, second half: starts `spec.logic` from `snapshot` as this process's
+   * XState actor. Throws (and leaves no actor running) if the logic cannot be restored or fails
+   * while starting; the caller then restores the old logic.
+   */
+  restartFrom(spec: WorkerSpec, snapshot: unknown): void {
+    const input = this.host.inputOf(spec, this.incarnation);
+    const ref = createActor(spec.logic, {
+      input,
+      snapshot: snapshot as never,
+      clock: this.host.clock,
+      id: spec.id,
+    });
+    let failure: unknown;
+    let failed = false;
+    // Not `watch` yet: an error while starting is a failed upgrade, not an exit of the process.
+    const probe = ref.subscribe({
+      error: (err) => {
+        failed = true;
+        failure = err;
+      },
+    });
+    try {
+      ref.start();
+    } catch (err) {
+      failed = true;
+      failure ??= err;
+    }
+    probe.unsubscribe();
+    if (failed || ref.getSnapshot().status !== 'active') {
+      stopDescendants(ref);
+      if (ref.getSnapshot().status === 'active') ref.stop();
+      throw failure ?? new Error(`the new logic did not stay active (${ref.getSnapshot().status})`);
+    }
+    this.ref = ref;
+    this.spec = spec;
+    processOfRef.set(ref, this);
+    this.watch(ref);
+  }
+
+  /** @internal Hot upgrade done (or rolled back): delivers what queued meanwhile, in order. */
+  resume(): void {
+    this.suspended = false;
+    if (this.alive && this.mailbox.size > 0) this.host.schedule(this);
   }
 
   /** Resolves once `spec.readyWhen` holds; rejects if the actor exits or the start times out. */
@@ -127,6 +207,8 @@ export class ActorProcess implements Process, Runnable {
 
   /** Delivers up to `budget` messages to the machine, one at a time, in arrival order. */
   drain(budget: number): boolean {
+    // Suspended by a hot upgrade: `resume` schedules the actor again.
+    if (this.suspended) return false;
     const limit = this.spec.budget ?? budget;
     for (let i = 0; i < limit; i++) {
       if (!this.alive) return false;

@@ -22,6 +22,7 @@ export {
   StartError,
   UnknownActorError,
   UnknownChildError,
+  UpgradeFailedError,
   VigilError,
 } from './errors.js';
 export type { VigilEventName, VigilEvents, VigilListener } from './events.js';
@@ -55,5 +56,7 @@ export { supervisor, validateChildSpec, worker } from './spec.js';
 export type { ChildInfo } from './supervisor.js';
 export { INTENSITY_EXIT } from './supervisor.js';
 export { formatTree } from './tree.js';
+export type { UpgradeOptions, UpgradeResult } from './upgrade.js';
+export { versionOf } from './upgrade.js';
 export type { ParseFailure } from './validate.js';
 export { parseWith } from './validate.js';
