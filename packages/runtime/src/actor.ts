@@ -32,6 +32,8 @@ export class ActorProcess implements Process, Runnable {
   spec: WorkerSpec;
   /** While true (a hot upgrade in progress), messages queue and none is delivered. */
   private suspended = false;
+  /** Delayed events the suspended XState actor had pending for itself, re-armed by `restartFrom`. */
+  private carried: CarriedTimer[] = [];
   private readonly mailbox = new Mailbox<EventObject>();
   private readonly exitListeners = new ExitListeners();
   /**
@@ -107,6 +109,7 @@ export class ActorProcess implements Process, Runnable {
     this.suspended = true;
     const ref = this.ref;
     const snapshot = ref.getPersistedSnapshot();
+    this.carried = pendingTimers(ref);
     this.stoppingRef = true;
     try {
       ref.stop();
@@ -154,11 +157,19 @@ export class ActorProcess implements Process, Runnable {
     this.spec = spec;
     processOfRef.set(ref, this);
     this.watch(ref);
+    // A restored snapshot does not re-enter its states, so their `after` delays (and delayed
+    // self-sends) would never fire: each is re-armed for what was left of it, under its own id
+    // so that leaving the state still cancels it.
+    for (const t of this.carried) {
+      const left = Math.max(0, t.delay - (Date.now() - t.startedAt));
+      ref.system.scheduler.schedule(ref, ref, t.event, left, t.id);
+    }
   }
 
   /** @internal Hot upgrade done (or rolled back): delivers what queued meanwhile, in order. */
   resume(): void {
     this.suspended = false;
+    this.carried = [];
     if (this.alive && this.mailbox.size > 0) this.host.schedule(this);
   }
 
@@ -299,6 +310,27 @@ export class ActorProcess implements Process, Runnable {
     });
     this.exitListeners.fire(reason, (err) => host.reportListenerError('exit', err));
   }
+}
+
+/** A delayed event an actor scheduled for itself (an `after` delay, a delayed `raise`). */
+interface CarriedTimer {
+  id: string;
+  event: EventObject;
+  delay: number;
+  /** `Date.now()` when it was scheduled: XState stamps it so, whatever clock the actor runs on. */
+  startedAt: number;
+}
+
+/**
+ * The delayed events `ref` has pending for itself, read from its system's scheduler snapshot
+ * (`system.getSnapshot()._scheduledEvents`, typed by XState; pinned by test/upgrade.test.ts).
+ * Delays towards other actors are not carried: their target is gone with the old actor's system.
+ */
+function pendingTimers(ref: AnyActorRef): CarriedTimer[] {
+  const scheduled = ref.system.getSnapshot()._scheduledEvents;
+  return Object.values(scheduled)
+    .filter((e) => e.source === ref && e.target === ref)
+    .map((e) => ({ id: e.id, event: e.event, delay: e.delay, startedAt: e.startedAt }));
 }
 
 /**

@@ -254,3 +254,28 @@ describe('upgradeFrom', () => {
     expect(await runtime.call<Reply>('C', { type: 'GET' })).toMatchObject({ version: 'v0' });
   });
 });
+
+describe('delays pending at the upgrade', () => {
+  it('an `after` delay armed by the old logic fires in the new one (re-armed, not lost)', async () => {
+    let rang: (version: string) => void = () => {};
+    const ringing = new Promise<string>((resolve) => {
+      rang = resolve;
+    });
+    const bell = (version: string) =>
+      setup({}).createMachine({
+        id: 'bell',
+        version,
+        initial: 'waiting',
+        states: {
+          // Long enough that the upgrade surely happens first (it takes microtasks, not timers).
+          waiting: { after: { 300: 'rung' } },
+          rung: { entry: () => rang(version) },
+        },
+      });
+    const runtime = await started([worker('Bell', bell('v1'))]);
+    await runtime.upgrade('Bell', bell('v2'));
+    expect(runtime.snapshot('Bell')).toMatchObject({ value: 'waiting' });
+    expect(await ringing).toBe('v2');
+    expect(runtime.snapshot('Bell')).toMatchObject({ value: 'rung' });
+  });
+});
