@@ -279,3 +279,34 @@ describe('delays pending at the upgrade', () => {
     expect(runtime.snapshot('Bell')).toMatchObject({ value: 'rung' });
   });
 });
+
+describe('an actor killed while its migration runs', () => {
+  it('the upgrade fails at stage exited; the supervisor restarts the old logic', async () => {
+    const runtime = await started();
+    let finishMigration: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      finishMigration = resolve;
+    });
+    let migrationStarted: () => void = () => {};
+    const migrating = new Promise<void>((resolve) => {
+      migrationStarted = resolve;
+    });
+    const upgrading = runtime
+      .upgrade('C', counter('v1'), {
+        migrate: async (s) => {
+          migrationStarted();
+          await gate;
+          return s;
+        },
+      })
+      .catch((err: unknown) => err);
+    await migrating;
+    const restarted = new Promise((resolve) => runtime.events.once('actor.started', resolve));
+    runtime.exit('C');
+    finishMigration();
+    expect(await upgrading).toMatchObject({ code: 'UPGRADE_FAILED', stage: 'exited' });
+    await restarted;
+    expect(await runtime.call<Reply>('C', { type: 'GET' })).toMatchObject({ version: 'v0' });
+    expect(runtime.whichChildren()).toEqual([expect.objectContaining({ id: 'C', incarnation: 2 })]);
+  });
+});
