@@ -51,10 +51,20 @@ export function registerWorkflows(program: Command, ctx: Context): void {
         if (runs.length === 0) return ctx.out('no workflow runs match');
         ctx.out(
           table(
-            ['ID', 'WORKFLOW', 'STATUS', 'STEP', `NEXT AT (${zone})`, `UPDATED (${zone})`, 'ERROR'],
+            [
+              'ID',
+              'WORKFLOW',
+              'VERSION',
+              'STATUS',
+              'STEP',
+              `NEXT AT (${zone})`,
+              `UPDATED (${zone})`,
+              'ERROR',
+            ],
             runs.map((r) => [
               cell(r.id, 40),
               cell(r.workflow, 30),
+              String(r.version ?? 1),
               r.status,
               cell(r.step, 30),
               r.nextAt === null ? NONE : wallClock(r.nextAt, zone),
@@ -118,6 +128,7 @@ function describeRun(run: RunRecord, zone: string, now: number): string {
   return fields([
     ['id', cell(run.id)],
     ['workflow', cell(run.workflow)],
+    ['version', String(run.version ?? 1)],
     ['kind', run.kind],
     ['status', run.status],
     ['step', `${cell(run.step)} (seq ${run.seq}, attempt ${run.attempt})`],

@@ -128,13 +128,32 @@ describe('workflows', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
-        'ID  WORKFLOW   STATUS     STEP    NEXT AT (UTC)     UPDATED (UTC)        ERROR',
-        'r1  follow-up  running    email   2026-11-27 09:48  2026-11-27 08:48     -',
-        'r2  follow-up  completed  thank   -                 2026-11-27 08:47:30  -',
-        'r3  billing    failed     charge  -                 2026-11-27 08:47:50  card declined',
+        'ID  WORKFLOW   VERSION  STATUS     STEP    NEXT AT (UTC)     UPDATED (UTC)        ERROR',
+        'r1  follow-up  1        running    email   2026-11-27 09:48  2026-11-27 08:48     -',
+        'r2  follow-up  1        completed  thank   -                 2026-11-27 08:47:30  -',
+        'r3  billing    1        failed     charge  -                 2026-11-27 08:47:50  card declined',
         '',
       ].join('\n'),
     );
+  });
+
+  it('shows the workflow version of each run (schema 2; a schema 1 file reads as version 1)', async () => {
+    addRuns();
+    withDb((d) => {
+      // What the Scheduler's migration 2 does (packages/workflow/src/store/migrations.ts).
+      d.exec('ALTER TABLE workflow_runs ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1)');
+      d.exec("UPDATE vigil_schema SET version = 2 WHERE component = 'scheduler'");
+      d.exec("UPDATE workflow_runs SET version = 2 WHERE id = 'r2'");
+    });
+    const r = await vigil(['workflows', 'list', '--db', db]);
+    expect(r.stdout.split('\n').map((line) => line.split(/\s{2,}/).slice(0, 3))).toEqual([
+      ['ID', 'WORKFLOW', 'VERSION'],
+      ['r1', 'follow-up', '1'],
+      ['r2', 'follow-up', '2'],
+      ['r3', 'billing', '1'],
+      [''],
+    ]);
+    expect((await vigil(['workflows', 'show', 'r2', '--db', db])).stdout).toContain('version      2');
   });
 
   it('filters, pages and prints JSON', async () => {

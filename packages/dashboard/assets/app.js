@@ -86,7 +86,7 @@ ${a.status === 'pending' ? '<button id="cancel" type="button">Cancel this alarm<
     const rows = runs
       .map(
         (r) =>
-          `<tr><td><a href="#run/${encodeURIComponent(r.id)}">${esc(r.id)}</a></td><td>${esc(r.workflow)}</td><td class="${esc(r.status)}">${esc(r.status)}</td><td>${esc(r.step)}</td><td>${time(r.nextAt)}</td><td>${time(r.updatedAt)}</td></tr>`,
+          `<tr><td><a href="#run/${encodeURIComponent(r.id)}">${esc(r.id)}</a></td><td>${esc(r.workflow)} v${esc(r.version ?? 1)}</td><td class="${esc(r.status)}">${esc(r.status)}</td><td>${esc(r.step)}</td><td>${time(r.nextAt)}</td><td>${time(r.updatedAt)}</td></tr>`,
       )
       .join('');
     view.innerHTML = `<h2>Workflow runs</h2>
@@ -112,7 +112,7 @@ ${next ? `<p><a id="next" href="#runs?${new URLSearchParams({ ...Object.fromEntr
       ? `<p id="waiting">Waiting for the signal <strong>${esc(r.waiting.signal)}</strong>${r.waiting.deadline ? ` until ${time(r.waiting.deadline)}` : ' (no deadline)'}.</p>`
       : '';
     view.innerHTML = `<h2>Run ${esc(r.id)}</h2><dl>
-<dt>Workflow</dt><dd>${esc(r.workflow)}</dd><dt>Status</dt><dd id="status" class="${esc(r.status)}">${esc(r.status)}</dd>
+<dt>Workflow</dt><dd>${esc(r.workflow)} (version ${esc(r.version ?? 1)})</dd><dt>Status</dt><dd id="status" class="${esc(r.status)}">${esc(r.status)}</dd>
 <dt>Step</dt><dd>${esc(r.step)}</dd><dt>Next step at</dt><dd>${time(r.nextAt) || '—'}</dd>
 <dt>Started</dt><dd>${time(r.createdAt)}</dd><dt>Ended</dt><dd>${time(r.endedAt) || '—'}</dd><dt>Error</dt><dd>${esc(r.error ?? '—')}</dd></dl>
 ${waiting}<h3>Timeline</h3><ol id="timeline">${timeline || '<li>No step has run yet.</li>'}</ol>

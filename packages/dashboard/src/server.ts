@@ -102,6 +102,8 @@ function runView(run: RunRecord, history: HistoryEntry[]): WorkflowRun {
   return {
     id,
     workflow,
+    // Runs stored before workflow versions existed ran version 1.
+    version: run.version ?? 1,
     kind,
     status,
     step,

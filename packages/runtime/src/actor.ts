@@ -26,7 +26,14 @@ export class ActorProcess implements Process, Runnable {
   scheduled = false;
   alive = false;
   exitReason: ExitReason | undefined;
-  readonly ref: AnyActorRef;
+  /** The running XState actor; replaced (same process, name and mailbox) by a hot upgrade. */
+  ref: AnyActorRef;
+  /** The spec this incarnation runs; a hot upgrade swaps in one with the new logic. */
+  spec: WorkerSpec;
+  /** While true (a hot upgrade in progress), messages queue and none is delivered. */
+  private suspended = false;
+  /** Delayed events the suspended XState actor had pending for itself, re-armed by `restartFrom`. */
+  private carried: CarriedTimer[] = [];
   private readonly mailbox = new Mailbox<EventObject>();
   private readonly exitListeners = new ExitListeners();
   /**
@@ -41,9 +48,10 @@ export class ActorProcess implements Process, Runnable {
   constructor(
     /** @internal */
     readonly host: RuntimeHost,
-    readonly spec: WorkerSpec,
+    spec: WorkerSpec,
     readonly incarnation: number,
   ) {
+    this.spec = spec;
     const input = host.inputOf(spec, incarnation);
     this.ref = createActor(spec.logic, { input, clock: host.clock, id: spec.id });
     processOfRef.set(this.ref, this);
@@ -63,12 +71,7 @@ export class ActorProcess implements Process, Runnable {
    * makes this throw, so the supervisor can report a start failure naming the child.
    */
   start(): void {
-    this.ref.subscribe({
-      error: (err) => this.exit(Exit.error(coerceError(err))),
-      complete: () => {
-        if (!this.stoppingRef) this.exit(this.shuttingDown ? Exit.shutdown : Exit.normal);
-      },
-    });
+    this.watch(this.ref);
     this.alive = true;
     this.host.registry.bind(this);
     this.ref.start();
@@ -80,6 +83,94 @@ export class ActorProcess implements Process, Runnable {
       incarnation: this.incarnation,
       at: this.host.clock.now(),
     });
+  }
+
+  /**
+   * Reads the exit of `ref` while it is the current XState actor. An actor a hot upgrade
+   * replaced (or one it failed to start) is not this process any more: its end is not an exit.
+   */
+  private watch(ref: AnyActorRef): void {
+    ref.subscribe({
+      error: (err) => {
+        if (ref === this.ref) this.exit(Exit.error(coerceError(err)));
+      },
+      complete: () => {
+        if (ref === this.ref && !this.stoppingRef) this.exit(this.shuttingDown ? Exit.shutdown : Exit.normal);
+      },
+    });
+  }
+
+  /**
+   * @internal Hot upgrade, first half (upgrade.ts): stops delivering, takes the persisted
+   * snapshot and stops the XState actor. The process stays alive and registered; messages and
+   * calls keep queueing in the mailbox until `resume`.
+   */
+  suspend(): unknown {
+    this.suspended = true;
+    const ref = this.ref;
+    const snapshot = ref.getPersistedSnapshot();
+    this.carried = pendingTimers(ref);
+    this.stoppingRef = true;
+    try {
+      ref.stop();
+    } finally {
+      this.stoppingRef = false;
+    }
+    return snapshot;
+  }
+
+  /**
+   * @internal Hot upgrade, second half: starts `spec.logic` from `snapshot` as this process's
+   * XState actor. Throws (and leaves no actor running) if the logic cannot be restored or fails
+   * while starting; the caller then restores the old logic.
+   */
+  restartFrom(spec: WorkerSpec, snapshot: unknown): void {
+    const input = this.host.inputOf(spec, this.incarnation);
+    const ref = createActor(spec.logic, {
+      input,
+      snapshot: snapshot as never,
+      clock: this.host.clock,
+      id: spec.id,
+    });
+    let failure: unknown;
+    let failed = false;
+    // Not `watch` yet: an error while starting is a failed upgrade, not an exit of the process.
+    const probe = ref.subscribe({
+      error: (err) => {
+        failed = true;
+        failure = err;
+      },
+    });
+    try {
+      ref.start();
+    } catch (err) {
+      failed = true;
+      failure ??= err;
+    }
+    probe.unsubscribe();
+    if (failed || ref.getSnapshot().status !== 'active') {
+      stopDescendants(ref);
+      if (ref.getSnapshot().status === 'active') ref.stop();
+      throw failure ?? new Error(`the new logic did not stay active (${ref.getSnapshot().status})`);
+    }
+    this.ref = ref;
+    this.spec = spec;
+    processOfRef.set(ref, this);
+    this.watch(ref);
+    // A restored snapshot does not re-enter its states, so their `after` delays (and delayed
+    // self-sends) would never fire: each is re-armed for what was left of it, under its own id
+    // so that leaving the state still cancels it.
+    for (const t of this.carried) {
+      const left = Math.max(0, t.delay - (Date.now() - t.startedAt));
+      ref.system.scheduler.schedule(ref, ref, t.event, left, t.id);
+    }
+  }
+
+  /** @internal Hot upgrade done (or rolled back): delivers what queued meanwhile, in order. */
+  resume(): void {
+    this.suspended = false;
+    this.carried = [];
+    if (this.alive && this.mailbox.size > 0) this.host.schedule(this);
   }
 
   /** Resolves once `spec.readyWhen` holds; rejects if the actor exits or the start times out. */
@@ -130,6 +221,8 @@ export class ActorProcess implements Process, Runnable {
    * least one; stops early once the turn's `deadline` (performance.now()) has passed.
    */
   drain(budget: number, deadline: number): boolean {
+    // Suspended by a hot upgrade: `resume` schedules the actor again.
+    if (this.suspended) return false;
     const limit = this.spec.budget ?? budget;
     for (let i = 0; i < limit; i++) {
       if (!this.alive) return false;
@@ -221,6 +314,27 @@ export class ActorProcess implements Process, Runnable {
     });
     this.exitListeners.fire(reason, (err) => host.reportListenerError('exit', err));
   }
+}
+
+/** A delayed event an actor scheduled for itself (an `after` delay, a delayed `raise`). */
+interface CarriedTimer {
+  id: string;
+  event: EventObject;
+  delay: number;
+  /** `Date.now()` when it was scheduled: XState stamps it so, whatever clock the actor runs on. */
+  startedAt: number;
+}
+
+/**
+ * The delayed events `ref` has pending for itself, read from its system's scheduler snapshot
+ * (`system.getSnapshot()._scheduledEvents`, typed by XState; pinned by test/upgrade.test.ts).
+ * Delays towards other actors are not carried: their target is gone with the old actor's system.
+ */
+function pendingTimers(ref: AnyActorRef): CarriedTimer[] {
+  const scheduled = ref.system.getSnapshot()._scheduledEvents;
+  return Object.values(scheduled)
+    .filter((e) => e.source === ref && e.target === ref)
+    .map((e) => ({ id: e.id, event: e.event, delay: e.delay, startedAt: e.startedAt }));
 }
 
 /**

@@ -27,7 +27,8 @@ export type VigilErrorCode =
   | 'TURN_TIMEOUT'
   | 'OUT_OF_MEMORY'
   | 'THREAD_EXITED'
-  | 'THREAD_ENTRY';
+  | 'THREAD_ENTRY'
+  | 'UPGRADE_FAILED';
 
 /**
  * Base class of every Vigil error; `code` is stable across releases. The type parameter is the
@@ -123,6 +124,22 @@ export class CalleeExitedError extends VigilError<'CALLEE_EXITED'> {
     super('CALLEE_EXITED', `actor '${actor}' exited before replying (${reason.kind})`, {
       cause: reason.kind === 'error' ? reason.error : undefined,
     });
+  }
+}
+
+/**
+ * A hot upgrade did not happen: `stage` says where it failed (`load`: the module or its export,
+ * `migrate`: the migration threw, `start`: the new logic failed to start, `exited`: the actor
+ * exited during the upgrade). In every case but `exited` the old logic runs on from its
+ * snapshot, with its mailbox intact; `cause` holds what went wrong.
+ */
+export class UpgradeFailedError extends VigilError<'UPGRADE_FAILED'> {
+  constructor(
+    readonly actor: string,
+    readonly stage: 'load' | 'migrate' | 'start' | 'exited',
+    cause: unknown,
+  ) {
+    super('UPGRADE_FAILED', `upgrade of '${actor}' failed at ${stage}: ${describe(cause)}`, { cause });
   }
 }
 

@@ -19,6 +19,17 @@ export interface VigilEvents {
   'actor.stopped': { name: string; incarnation: number; reason: ExitReason; at: number };
   /** A supervisor restarted a child (or is about to, after `delayMs` of backoff). */
   'actor.restarted': { name: string; supervisor: string; restartCount: number; delayMs: number; at: number };
+  /**
+   * A running actor's logic was replaced by `runtime.upgrade`; `from` and `to` are the logics'
+   * versions (an XState machine's `version`), undefined when the logic has none.
+   */
+  'actor.upgraded': {
+    name: string;
+    incarnation: number;
+    from: string | undefined;
+    to: string | undefined;
+    at: number;
+  };
   /** A supervisor exceeded its restart intensity and is exiting, escalating to its parent. */
   'supervisor.escalated': { name: string; restarts: number; withinMs: number; at: number };
   /** The runtime finished starting: the whole tree is up (`runtime.whenRunning()` resolves). */

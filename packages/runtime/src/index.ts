@@ -25,6 +25,7 @@ export {
   TurnTimeoutError,
   UnknownActorError,
   UnknownChildError,
+  UpgradeFailedError,
   VigilError,
 } from './errors.js';
 export type { VigilEventName, VigilEvents, VigilListener } from './events.js';
@@ -61,5 +62,7 @@ export type { ChildInfo } from './supervisor.js';
 export { INTENSITY_EXIT } from './supervisor.js';
 export { threadEntry } from './thread-entry.js';
 export { formatTree } from './tree.js';
+export type { UpgradeOptions, UpgradeResult } from './upgrade.js';
+export { versionOf } from './upgrade.js';
 export type { ParseFailure } from './validate.js';
 export { parseWith } from './validate.js';

@@ -7,7 +7,7 @@
  * instead of the Runtime: the registry, the drain loop and declare/undeclare are reachable only
  * through it, and actor.ts / supervisor.ts need no import of this file (no import cycle).
  */
-import type { EventObject, Snapshot } from 'xstate';
+import type { AnyActorLogic, EventObject, Snapshot } from 'xstate';
 import { ActorProcess } from './actor.js';
 import { openCall } from './call.js';
 import { type Clock, systemClock } from './clock.js';
@@ -20,6 +20,7 @@ import {
   NotASupervisorError,
   RuntimeStoppedError,
   UnknownActorError,
+  UpgradeFailedError,
 } from './errors.js';
 import { EventBus } from './events.js';
 import { Exit, type ExitReason } from './exit.js';
@@ -34,8 +35,11 @@ import {
   type StartContext,
   type SupervisorOptions,
   supervisor,
+  validateChildSpec,
+  type WorkerSpec,
 } from './spec.js';
 import { type ChildInfo, namesOf, Supervisor } from './supervisor.js';
+import { loadLogic, type UpgradeOptions, type UpgradeResult, upgradeProcess } from './upgrade.js';
 
 /** Options of `createRuntime`. */
 export interface RuntimeOptions {
@@ -370,6 +374,64 @@ export class Runtime {
       throw new NotASupervisorError(supervisorName);
     }
     return process.whichChildren();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Hot upgrade (upgrade.ts).
+
+  /**
+   * Replaces the logic of the worker running as `name` while it runs: its mailbox is paused,
+   * its persisted snapshot goes through `migrate` (identity by default) and the new logic starts
+   * from it under the same name, mailbox, monitors and supervisor. Nothing queued is lost,
+   * reordered or delivered twice; calls still in the mailbox are answered by the new code.
+   * The child spec is updated, so later restarts start the new logic. Emits `actor.upgraded`.
+   *
+   * Rejects with `UpgradeFailedError` (`UPGRADE_FAILED`) if `migrate` throws or the new logic
+   * fails to start: the old logic then runs on from its snapshot. Rejects with
+   * `UnknownActorError` / `ActorDownError` if no worker runs as `name`, and with
+   * `InvalidChildSpecError` if `logic` is not XState actor logic (nothing changes).
+   *
+   * @example
+   * await runtime.upgrade('Counter', counterV2, {
+   *   migrate: (s) => ({ ...s, context: { total: s.context.count } }),
+   * });
+   */
+  upgrade(name: string, logic: AnyActorLogic, options: UpgradeOptions = {}): Promise<UpgradeResult> {
+    try {
+      if (this.stateValue !== 'running') throw new RuntimeStoppedError(`upgrade '${describeValue(name)}'`);
+      const target = this.liveWorker(name);
+      if (!target) {
+        throw this.registry.isDeclared(name)
+          ? new ActorDownError(name)
+          : new UnknownActorError(describeValue(name));
+      }
+      const migrate = options?.migrate;
+      if (migrate !== undefined && typeof migrate !== 'function')
+        throw new UpgradeFailedError(name, 'migrate', 'migrate must be a function');
+      const spec = validateChildSpec({ ...target.spec, logic }) as WorkerSpec;
+      const owner = this.root?.supervisorOf(name);
+      if (!owner) throw new ActorDownError(name);
+      return owner.upgradeChild(name, spec, (process, next) => upgradeProcess(process, next, { migrate }));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Loads export `exportName` (default `'default'`) of the ES module at `moduleUrl` (a URL or
+   * a file path) afresh and upgrades `name` to it, as `upgrade` does. Node caches a module by
+   * its URL: each call imports it with a new `?vigil-upgrade=N` query, so the file is evaluated
+   * again (the modules it imports are not reloaded). A module that cannot be loaded, or lacks
+   * the export, rejects with `UpgradeFailedError` (stage `load`) and changes nothing.
+   */
+  async upgradeFrom(
+    name: string,
+    moduleUrl: string | URL,
+    exportName = 'default',
+    options: UpgradeOptions = {},
+  ): Promise<UpgradeResult> {
+    const logic = await loadLogic(name, moduleUrl, exportName);
+    return this.upgrade(name, logic, options);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -211,7 +211,8 @@ const CommonEntries = {
 };
 const CommonSchema = v.looseObject(CommonEntries);
 
-const isLogic = (value: unknown): value is AnyActorLogic =>
+/** @internal True for XState actor logic (the test a spec applies to `logic`). */
+export const isLogic = (value: unknown): value is AnyActorLogic =>
   typeof value === 'object' &&
   value !== null &&
   typeof (value as { transition?: unknown }).transition === 'function';

@@ -29,7 +29,13 @@ import {
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
 import type { RuntimeHost } from './host.js';
 import { ExitListeners, exitWithin, type Process } from './process.js';
-import { type ChildSpec, type Shutdown, type SupervisorSpec, validateChildSpec } from './spec.js';
+import {
+  type ChildSpec,
+  type Shutdown,
+  type SupervisorSpec,
+  validateChildSpec,
+  type WorkerSpec,
+} from './spec.js';
 
 /** What `whichChildren` reports for one child. */
 export interface ChildInfo {
@@ -501,6 +507,39 @@ export class Supervisor implements Process {
       if (child.process) throw new AlreadyRunningError(this.name, id, 'deleteChild');
       this.remove(child);
     }, true);
+  }
+
+  /**
+   * @internal Hot upgrade of worker `id` (runtime.upgrade), in this supervisor's queue so no
+   * restart interleaves. `upgrade` replaces the running logic; on success the child's spec
+   * becomes `spec`, so every later restart starts the new logic.
+   */
+  upgradeChild<T>(
+    id: string,
+    spec: WorkerSpec,
+    upgrade: (process: ActorProcess, spec: WorkerSpec) => Promise<T>,
+  ): Promise<T> {
+    let result!: T;
+    return this.enqueue(async () => {
+      this.assertRunning();
+      const child = this.find(id);
+      const process = child.process;
+      if (!(process instanceof ActorProcess) || !process.alive) throw new ActorDownError(id);
+      result = await upgrade(process, spec);
+      child.spec = spec;
+    }, true).then(() => result);
+  }
+
+  /** @internal The live supervisor (this one or one below it) that has a child named `name`. */
+  supervisorOf(name: string): Supervisor | undefined {
+    if (this.children.some((c) => c.spec.id === name)) return this;
+    for (const child of this.children) {
+      if (child.process instanceof Supervisor && child.process.alive) {
+        const found = child.process.supervisorOf(name);
+        if (found) return found;
+      }
+    }
+    return undefined;
   }
 
   /** The children in start order with their status. */

@@ -34,13 +34,24 @@ import * as v from 'valibot';
 import { type AnyActor, type AnyActorRef, type AnyStateMachine, createActor, type EventObject } from 'xstate';
 import { InvalidWorkflowError } from './errors.js';
 import type { HistoryEntry, MachineTimers, RunRecord } from './store/types.js';
-import type { MachineWorkflow } from './workflow.js';
+import { type MachineWorkflow, MigrateSchema, VersionSchema } from './workflow.js';
 
 /** Definition of a machine workflow. */
 export interface MachineWorkflowDefinition {
   name: string;
   /** The machine; its `input` is the `context` given to `WorkflowClient.start`. */
   machine: AnyStateMachine;
+  /**
+   * Version of this definition, an integer >= 1 (default 1); every stored snapshot carries the
+   * version that wrote it. A changed machine is registered as a new version beside the old one,
+   * or declares `migrate` from it.
+   */
+  version?: number;
+  /**
+   * Migrations of a stored (persisted, JSON) snapshot from older versions, by the version they
+   * move from: run when a run of that version next handles an event or is restored.
+   */
+  migrate?: Record<number, (snapshot: unknown) => unknown>;
 }
 
 /**
@@ -69,13 +80,17 @@ export interface MachineWorkflowDefinition {
  * });
  */
 export function defineMachineWorkflow(definition: MachineWorkflowDefinition): MachineWorkflow {
-  const { name, machine } = parseWith(MachineDefinitionSchema, definition, (field, detail) => {
-    const given = (definition as { name?: unknown } | null)?.name;
-    throw new InvalidWorkflowError(
-      String(given),
-      field === 'name' ? detail : `${field || 'definition'} ${detail}`,
-    );
-  });
+  const { name, machine, version, migrate } = parseWith(
+    MachineDefinitionSchema,
+    definition,
+    (field, detail) => {
+      const given = (definition as { name?: unknown } | null)?.name;
+      throw new InvalidWorkflowError(
+        String(given),
+        field === 'name' ? detail : `${field || 'definition'} ${detail}`,
+      );
+    },
+  );
   const named = machine.implementations.delays ?? {};
   const extra: Record<string, number> = {};
   const visit = (node: AnyStateMachine['root']): void => {
@@ -94,7 +109,13 @@ export function defineMachineWorkflow(definition: MachineWorkflowDefinition): Ma
   };
   visit(machine.root);
   const provided = Object.keys(extra).length > 0 ? machine.provide({ delays: extra }) : machine;
-  return Object.freeze({ kind: 'machine', name, machine: provided });
+  return Object.freeze({
+    kind: 'machine',
+    name,
+    version,
+    machine: provided,
+    migrate: Object.freeze(migrate as Record<number, (snapshot: unknown) => unknown>),
+  });
 }
 
 const isMachine = (m: unknown): m is AnyStateMachine =>
@@ -108,8 +129,10 @@ const MachineDefinitionSchema = v.object(
   {
     name: v.pipe(v.string(NAME), v.minLength(1, NAME), v.maxLength(200, NAME)),
     machine: v.custom<AnyStateMachine>(isMachine, 'must be an XState v5 machine'),
+    version: VersionSchema,
+    migrate: MigrateSchema,
   },
-  'must be an object { name, machine }',
+  'must be an object { name, machine, version?, migrate? }',
 );
 
 /**

@@ -65,6 +65,7 @@ import {
   type RunRecord,
   type RunStore,
 } from './store/types.js';
+import { WorkflowVersions } from './versions.js';
 import { toView, type WorkflowRun } from './view.js';
 import type { RunInfo, Workflow } from './workflow.js';
 
@@ -101,7 +102,7 @@ interface SchedulerInput {
   db: string;
   zone: string | undefined;
   alarmMaxAttempts: number;
-  workflows: Map<string, Workflow>;
+  workflows: WorkflowVersions;
 }
 
 /** @internal The state of one incarnation of the Scheduler. */
@@ -216,8 +217,7 @@ export class SchedulerService {
           if (this.closed) return;
           const current = await this.store.get(run.id);
           if (!current || !ACTIVE.has(current.status)) return;
-          const workflow = this.input.workflows.get(current.workflow);
-          if (!workflow || workflow.kind !== current.kind) {
+          if (!this.input.workflows.knows(current)) {
             await this.finish(
               current,
               'failed',
@@ -227,8 +227,13 @@ export class SchedulerService {
             );
             return;
           }
-          if (workflow.kind === 'machine') await this.machines.restore(current, workflow);
-          else await this.arm(current);
+          // A step run is resolved to its version at its next step (deliverStep); a machine run
+          // is restored now, which is its next step.
+          if (current.kind === 'machine') {
+            const resolved = await this.resolve(current, true);
+            if (resolved?.workflow.kind === 'machine')
+              await this.machines.restore(resolved.run, resolved.workflow);
+          } else await this.arm(current);
         })
         .catch(async (err) => {
           // The Alarm refused the set (not a passing failure): report it on the run rather than
@@ -252,8 +257,8 @@ export class SchedulerService {
 
   private async start(request: StartRequest): Promise<WorkflowRun> {
     const name = request.workflow;
-    const workflow = this.input.workflows.get(name);
-    if (!workflow) throw new UnknownWorkflowError(name, [...this.input.workflows.keys()]);
+    const workflow = this.input.workflows.latest(name);
+    if (!workflow) throw new UnknownWorkflowError(name, this.input.workflows.names());
     const context = (request.context ?? {}) as Record<string, unknown>;
     // Refuse what JSON would silently change (undefined, Dates, NaN...): the context is stored.
     encodeMessage(context);
@@ -276,6 +281,7 @@ export class SchedulerService {
         id: runId,
         workflow: name,
         kind: workflow.kind,
+        version: workflow.version,
         status: 'running',
         step: workflow.kind === 'steps' ? workflow.start : '',
         seq: 1,
@@ -338,13 +344,14 @@ export class SchedulerService {
       throw new InvalidSignalError();
     encodeMessage(payload ?? {});
     const event = { ...(payload as Record<string, unknown> | undefined), type: name };
-    const workflow = this.input.workflows.get(run.workflow);
-    if (!workflow || workflow.kind !== run.kind) {
+    if (!this.input.workflows.knows(run)) {
       await this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, true);
       throw new UnknownWorkflowError(run.workflow);
     }
-    if (workflow.kind === 'machine') {
-      await this.machines.send(run, workflow, event);
+    if (run.kind === 'machine') {
+      const resolved = await this.resolve(run, true);
+      if (resolved?.workflow.kind === 'machine')
+        await this.machines.send(resolved.run, resolved.workflow, event);
       return this.view((await this.store.get(runId)) ?? run, true);
     }
     if (run.status !== 'waiting' || run.waiting?.signal !== name)
@@ -385,14 +392,13 @@ export class SchedulerService {
   // Deliveries.
 
   private async deliverStep(event: Record<string, unknown>): Promise<true> {
-    const run = await this.store.get(asString(event.runId, 'runId'));
     // Unknown, ended, or a seq that already ran (or was superseded): acknowledge, run nothing.
-    if (!run || !ACTIVE.has(run.status) || run.seq !== event.seq || run.kind !== 'steps') return true;
-    const workflow = this.input.workflows.get(run.workflow);
-    if (workflow?.kind !== 'steps') {
-      await this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
+    const stored = await this.store.get(asString(event.runId, 'runId'));
+    if (!stored || !ACTIVE.has(stored.status) || stored.seq !== event.seq || stored.kind !== 'steps')
       return true;
-    }
+    const resolved = await this.resolve(stored, false);
+    if (resolved?.workflow.kind !== 'steps') return true;
+    const { workflow, run } = resolved;
     const step = workflow.steps[run.step];
     if (!step) {
       await this.finish(
@@ -468,15 +474,49 @@ export class SchedulerService {
   }
 
   private async deliverDelay(event: Record<string, unknown>): Promise<true> {
-    const run = await this.store.get(asString(event.runId, 'runId'));
-    if (!run || !ACTIVE.has(run.status) || run.kind !== 'machine') return true;
-    const workflow = this.input.workflows.get(run.workflow);
-    if (workflow?.kind !== 'machine') {
-      await this.finish(run, 'failed', null, `workflow '${run.workflow}' is not registered`, false);
-      return true;
-    }
-    await this.machines.fire(run, workflow, asString(event.delay, 'delay'), event.n);
+    const stored = await this.store.get(asString(event.runId, 'runId'));
+    if (!stored || !ACTIVE.has(stored.status) || stored.kind !== 'machine') return true;
+    const resolved = await this.resolve(stored, false);
+    if (resolved?.workflow.kind !== 'machine') return true;
+    await this.machines.fire(resolved.run, resolved.workflow, asString(event.delay, 'delay'), event.n);
     return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Versions (versions.ts).
+
+  /**
+   * The definition that runs `run` now. A run moved to a newer version by its `migrate` is
+   * committed (with a `migrated` history line) before anything runs on it; a run whose version
+   * is gone without a migration fails with the reason, and this returns undefined.
+   * `cancelAlarm` is false when the alarm is the delivery being handled.
+   */
+  private async resolve(
+    run: RunRecord,
+    cancelAlarm: boolean,
+  ): Promise<{ workflow: Workflow; run: RunRecord } | undefined> {
+    const resolution = this.input.workflows.resolve(run);
+    if (!resolution.ok) {
+      await this.finish(run, 'failed', null, resolution.reason, cancelAlarm);
+      return undefined;
+    }
+    if (resolution.migratedFrom === undefined) return resolution;
+    const now = this.clock.now();
+    const moved = { ...resolution.run, updatedAt: now };
+    const detail = `version ${resolution.migratedFrom} -> ${moved.version}`;
+    await this.store.save(moved, [
+      {
+        seq: run.seq,
+        step: moved.step,
+        attempt: run.attempt,
+        startedAt: now,
+        endedAt: now,
+        outcome: 'migrated',
+        detail,
+      },
+    ]);
+    this.stepped(moved, moved.step, 'migrated');
+    return { workflow: resolution.workflow, run: moved };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -606,12 +646,8 @@ export function schedulerWorker(options: SchedulerOptions): WorkerSpec {
     throw new InvalidSchedulerOptionError(`${field || 'options'} ${detail}`, field || 'options');
   });
   const zone = o.zone === undefined ? undefined : checkZone(o.zone);
-  const workflows = new Map<string, Workflow>();
-  for (const w of o.workflows) {
-    if (workflows.has(w.name))
-      throw new InvalidSchedulerOptionError(`workflow '${w.name}' is registered twice`, 'workflows');
-    workflows.set(w.name, w);
-  }
+  // Several versions of one workflow may be registered; the same version twice is refused.
+  const workflows = new WorkflowVersions(o.workflows);
   const { name, alarmName, db, alarmMaxAttempts } = o;
   return worker(name, schedulerLogic, {
     input: ({ runtime }: { runtime: Runtime }) => ({

@@ -9,6 +9,8 @@ export interface WorkflowRun {
   id: string;
   workflow: string;
   kind: 'steps' | 'machine';
+  /** Version of the workflow definition the run runs (moved up when a migration moves it). */
+  version: number;
   status: RunRecord['status'];
   /** The step to run next (or running now); for a machine, its state value as JSON. */
   step: string;
@@ -33,6 +35,7 @@ export function toView(run: RunRecord, history: HistoryEntry[]): WorkflowRun {
     id: run.id,
     workflow: run.workflow,
     kind: run.kind,
+    version: run.version ?? 1,
     status: run.status,
     step: run.step,
     seq: run.seq,

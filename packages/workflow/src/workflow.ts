@@ -100,29 +100,58 @@ export interface RetryPolicy {
   backoff?: { minMs: number; maxMs: number; factor: number };
 }
 
+/** Where a run of an older version stands, as a step migration receives it. */
+export interface RunPosition {
+  /** The step the run is about to execute (a name of the old version). */
+  step: string;
+  context: WorkflowContext;
+}
+
+/**
+ * Moves a run of an older version onto this one at its next step: returns the step to run (a
+ * name of this version) and the context. A throw fails the run with the error as its reason.
+ */
+export type StepMigration<C> = (from: RunPosition) => { step: string; context: C };
+
 /** Definition of a step workflow, as given to `defineWorkflow`. */
 export interface WorkflowDefinition<C extends WorkflowContext> {
   name: string;
+  /**
+   * Version of this definition, an integer >= 1 (default 1). Several versions of one workflow
+   * may be registered together: new runs start on the highest, each run keeps the version it
+   * started with (see `migrate`).
+   */
+  version?: number;
   /** The first step. */
   start: string;
   steps: Record<string, Step<C>>;
   retry?: RetryPolicy;
+  /**
+   * Migrations from older versions, by the version they move from: a run of such a version is
+   * moved onto this one at its next step, even if its own version is still registered.
+   */
+  migrate?: Record<number, StepMigration<C>>;
 }
 
 /** A registered step workflow (the value `defineWorkflow` returns). */
 export interface StepWorkflow<C extends WorkflowContext = WorkflowContext> {
   readonly kind: 'steps';
   readonly name: string;
+  readonly version: number;
   readonly start: string;
   readonly steps: Readonly<Record<string, Step<C>>>;
   readonly retry: Required<RetryPolicy>;
+  readonly migrate: Readonly<Record<number, StepMigration<C>>>;
 }
 
 /** A registered XState machine run durably (see `defineMachineWorkflow`). */
 export interface MachineWorkflow {
   readonly kind: 'machine';
   readonly name: string;
+  readonly version: number;
   readonly machine: AnyStateMachine;
+  /** Migrations of a stored machine snapshot from older versions, by the version they move from. */
+  readonly migrate: Readonly<Record<number, (snapshot: unknown) => unknown>>;
 }
 
 /** Anything the Scheduler can run. */
@@ -160,15 +189,37 @@ export function defineWorkflow<C extends WorkflowContext = WorkflowContext>(
   return Object.freeze({
     kind: 'steps',
     name: d.name,
+    version: d.version,
     start: d.start,
     steps: Object.freeze(d.steps as Record<string, Step<C>>),
     retry: d.retry,
+    migrate: Object.freeze(d.migrate as Record<number, StepMigration<C>>),
   });
 }
 
 // --- Schema of a definition ------------------------------------------------------------------
 
 const BACKOFF = 'must be { minMs >= 0, maxMs >= minMs, factor >= 1 }';
+
+const VERSION = 'must be an integer >= 1';
+
+/** `version` of a definition (steps or machine). @internal */
+export const VersionSchema = v.optional(
+  v.pipe(v.number(VERSION), v.safeInteger(VERSION), v.minValue(1, VERSION)),
+  1,
+);
+
+const MIGRATE = 'must be an object of functions keyed by the version they migrate from';
+
+/** `migrate` of a definition: functions keyed by an older version. @internal */
+export const MigrateSchema = v.optional(
+  v.record(
+    v.pipe(v.string(), v.regex(/^[1-9][0-9]*$/, MIGRATE)),
+    v.custom<(...args: never[]) => unknown>((fn) => typeof fn === 'function', MIGRATE),
+    MIGRATE,
+  ),
+  {},
+);
 
 const DefinitionSchema = v.object(
   {
@@ -188,6 +239,8 @@ const DefinitionSchema = v.object(
       v.check((steps) => Object.keys(steps).length > 0, 'must name at least one step'),
     ),
     start: v.string('must name one of its steps'),
+    version: VersionSchema,
+    migrate: MigrateSchema,
     retry: v.optional(
       v.object(
         {

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RUN_SCHEMA_VERSION } from '../src/store/migrations.js';
+import { MIGRATIONS, RUN_SCHEMA_VERSION } from '../src/store/migrations.js';
 import { openSqliteRunStore } from '../src/store/sqlite.js';
 import type { RunRecord, RunStore } from '../src/store/types.js';
 import { tempDb } from './scheduler-helpers.js';
@@ -133,5 +133,36 @@ describe('RunStore (SQLite)', () => {
       expect.objectContaining({ code: 'STORE_SCHEMA_TOO_NEW' }),
     );
     expect(() => openSqliteRunStore(db)).toThrow(expect.objectContaining({ code: 'STORE_SCHEMA_TOO_NEW' }));
+  });
+
+  it('migrates a schema 1 file to 2: its runs read as workflow version 1, new ones keep theirs', async () => {
+    await store.close();
+    const old = `${db}.v1`;
+    const raw = new Database(old);
+    raw.exec('CREATE TABLE vigil_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+    raw.exec(MIGRATIONS[0]?.up ?? '');
+    raw.exec("INSERT INTO vigil_schema VALUES ('scheduler', 1)");
+    raw
+      .prepare(
+        `INSERT INTO workflow_runs (id, workflow, kind, status, step, seq, attempt, context, created_at, updated_at)
+         VALUES ('old', 'wf', 'steps', 'waiting', 'a', 1, 1, '{}', 0, 0)`,
+      )
+      .run();
+    raw.close();
+    // Read-only opening never migrates, and reads the old run as version 1 too.
+    const reader = openSqliteRunStore(old, { readonly: true });
+    expect((await reader.get('old'))?.version).toBe(1);
+    await reader.close();
+    store = openSqliteRunStore(old);
+    expect((await store.get('old'))?.version).toBe(1);
+    await store.insert(run('new', { version: 3 }));
+    expect((await store.get('new'))?.version).toBe(3);
+    await store.save({ ...(await store.get('old'))!, version: 2 });
+    expect((await store.get('old'))?.version).toBe(2);
+    const check = new Database(old, { readonly: true });
+    expect(check.prepare("SELECT version FROM vigil_schema WHERE component = 'scheduler'").get()).toEqual({
+      version: 2,
+    });
+    check.close();
   });
 });

@@ -13,7 +13,7 @@ import { RunSchemaTooNewError } from '../errors.js';
 const COMPONENT = 'scheduler';
 
 /** Current schema version of the Scheduler's tables. */
-export const RUN_SCHEMA_VERSION = 1;
+export const RUN_SCHEMA_VERSION = 2;
 
 /** Every schema version, in order. Never edit a shipped migration: add a new one. @internal */
 export const MIGRATIONS: readonly { version: number; up: string }[] = [
@@ -54,6 +54,14 @@ export const MIGRATIONS: readonly { version: number; up: string }[] = [
         detail     TEXT,
         PRIMARY KEY (run_id, n)
       );
+    `,
+  },
+  {
+    // Workflow versions (issue 19): the version of the definition a run runs. Runs stored
+    // before versions existed ran the only definition there was: version 1.
+    version: 2,
+    up: `
+      ALTER TABLE workflow_runs ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1);
     `,
   },
 ];

@@ -39,6 +39,8 @@ interface Row {
   id: string;
   workflow: string;
   kind: 'steps' | 'machine';
+  /** Absent in a file at schema 1 that a read-only store opens (it never migrates): version 1. */
+  version?: number;
   status: RunStatus;
   step: string;
   seq: number;
@@ -139,10 +141,10 @@ class SqliteRunStore implements RunStore {
   async insert(run: RunRecord): Promise<boolean> {
     const info = this.#db
       .prepare(
-        `INSERT INTO workflow_runs (id, workflow, kind, status, step, seq, attempt, next_at, alarm_id, context,
-          input, waiting, snapshot, timers, result, error, created_at, updated_at, ended_at)
-         VALUES (@id, @workflow, @kind, @status, @step, @seq, @attempt, @next_at, @alarm_id, @context,
-          @input, @waiting, @snapshot, @timers, @result, @error, @created_at, @updated_at, @ended_at)
+        `INSERT INTO workflow_runs (id, workflow, kind, version, status, step, seq, attempt, next_at, alarm_id,
+          context, input, waiting, snapshot, timers, result, error, created_at, updated_at, ended_at)
+         VALUES (@id, @workflow, @kind, @version, @status, @step, @seq, @attempt, @next_at, @alarm_id,
+          @context, @input, @waiting, @snapshot, @timers, @result, @error, @created_at, @updated_at, @ended_at)
          ON CONFLICT (id) DO NOTHING`,
       )
       .run(toRow(run));
@@ -157,7 +159,7 @@ class SqliteRunStore implements RunStore {
     const db = this.#db;
     db.transaction(() => {
       db.prepare(
-        `UPDATE workflow_runs SET status = @status, step = @step, seq = @seq, attempt = @attempt,
+        `UPDATE workflow_runs SET version = @version, status = @status, step = @step, seq = @seq, attempt = @attempt,
           next_at = @next_at, alarm_id = @alarm_id, context = @context, input = @input, waiting = @waiting,
           snapshot = @snapshot, timers = @timers, result = @result, error = @error, updated_at = @updated_at,
           ended_at = @ended_at WHERE id = @id`,
@@ -210,6 +212,7 @@ function fromRow(row: Row): RunRecord {
     id: row.id,
     workflow: row.workflow,
     kind: row.kind,
+    version: row.version ?? 1,
     status: row.status,
     step: row.step,
     seq: row.seq,
@@ -235,6 +238,7 @@ function toRow(run: RunRecord): Row {
     id: run.id,
     workflow: run.workflow,
     kind: run.kind,
+    version: run.version ?? 1,
     status: run.status,
     step: run.step,
     seq: run.seq,

@@ -42,6 +42,11 @@ export interface RunRecord {
   id: string;
   workflow: string;
   kind: 'steps' | 'machine';
+  /**
+   * Version of the workflow definition the run runs (see `WorkflowDefinition.version`). Optional
+   * so that a store written before versions reads as version 1; the Scheduler always sets it.
+   */
+  version?: number;
   status: RunStatus;
   /** Step executed at `seq` (steps), or the machine's state value as JSON (machine). */
   step: string;
