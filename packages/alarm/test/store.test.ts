@@ -147,6 +147,22 @@ describe('ordering', () => {
     expect(await store.due(T0 + 9, 10)).toEqual([]);
   });
 
+  it('due(..., exceptTargets) leaves those targets out, with and without a cursor', async () => {
+    await store.insert([
+      alarm(T0, { target: 'Stuck' }),
+      alarm(T0 + 1),
+      alarm(T0 + 2, { target: 'Stuck' }),
+      alarm(T0 + 3, { target: 'Other' }),
+      alarm(T0 + 4),
+    ]);
+    expect((await store.due(T0 + 10, 10, undefined, ['Stuck'])).map((r) => r.id)).toEqual([2, 4, 5]);
+    expect((await store.due(T0 + 10, 2, undefined, ['Stuck', 'Other'])).map((r) => r.id)).toEqual([2, 5]);
+    expect((await store.due(T0 + 10, 10, { fireAt: T0 + 1, id: 2 }, ['Stuck'])).map((r) => r.id)).toEqual([
+      4, 5,
+    ]);
+    expect((await store.due(T0 + 10, 10, undefined, [])).map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('nextPending(after) skips alarms at or before the instant', async () => {
     await store.insert([alarm(T0 + 30), alarm(T0 + 10), alarm(T0 + 20)]);
     expect((await store.nextPending(T0 + 10))?.id).toBe(3);
