@@ -60,9 +60,10 @@ export interface AlarmOptions {
   /** Most deliveries in flight at once (default 1024). */
   maxInFlight?: number;
   /**
-   * Most deliveries in flight at once to any one target (default half of `maxInFlight`, at least
-   * 1): a target that hangs holds at most this many, and the rest of the window serves the
-   * other targets' due alarms.
+   * Most deliveries in flight at once to any one target (default `maxInFlight`, i.e. no limit of
+   * its own): set below `maxInFlight`, a target that hangs holds at most this many, and the rest
+   * of the window serves the other targets' due alarms. While a target is at its limit, each
+   * refill read also walks that target's due rows in the store (they are filtered out there).
    */
   maxInFlightPerTarget?: number;
 }
@@ -85,10 +86,7 @@ export function resolveOptions(
   });
   return {
     ...rest,
-    maxInFlightPerTarget: Math.min(
-      rest.maxInFlight,
-      rest.maxInFlightPerTarget ?? Math.max(1, Math.floor(rest.maxInFlight / 2)),
-    ),
+    maxInFlightPerTarget: Math.min(rest.maxInFlight, rest.maxInFlightPerTarget ?? rest.maxInFlight),
     // `db` is a non-empty string whenever `store` is absent: the schema's last check.
     store: store ?? (() => openDefault(db as string, rest.synchronous, rest.storeThread)),
     zone: checkZone(zone ?? 'UTC'),

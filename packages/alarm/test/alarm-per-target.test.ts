@@ -25,13 +25,13 @@ function deliveredAll(runtime: import('@vigil/runtime').Runtime, ids: number[]):
 async function hangingAndOther(store?: () => AlarmStore) {
   const stuck = recorder(() => 'hang');
   const log = recorder();
-  // The default limit is half of maxInFlight: 4 of 8. The hanging target's 20 alarms come due
+  // A limit of 4 of 8 per target. The hanging target's 20 alarms come due
   // first, so before per-target limits they filled the whole window and, with more than half of
   // it in flight, no refill read the others until the deliveries timed out (30 s, never here).
   t.h = await startAlarms({
     file: t.db.file,
     targets: { Stuck: stuck.logic, Log: log.logic },
-    options: { maxInFlight: 8, ...(store ? { store } : {}) },
+    options: { maxInFlight: 8, maxInFlightPerTarget: 4, ...(store ? { store } : {}) },
   });
   const { client, clock, runtime } = t.h;
   await client.setMany(
