@@ -19,7 +19,10 @@
  *   so a kill re-delivers only what was in flight, not what completed hundreds of ms before;
  * - a cancel never rewrites history: one that meets a delivery in flight is recorded as asked,
  *   the delivery's outcome is recorded as it happened, and the series stops;
- * - the Timer is never armed later than the earliest pending alarm that is not in flight.
+ * - the Timer is never armed later than the earliest pending alarm that is not in flight;
+ * - at most `maxInFlightPerTarget` deliveries are in flight to any one target: one that hangs
+ *   holds that many, and its other due rows are left out of reads (`due`'s `exceptTargets`)
+ *   while it is at its limit, so the rest of the window serves the other targets.
  */
 import {
   type Clock,
@@ -127,6 +130,14 @@ class AlarmService {
   private turnMs = 0;
   private turnProbe = false;
   private readonly inFlight = new Set<number>();
+  /** Deliveries in flight (outcome not committed) by target, and the target of each. */
+  private readonly perTarget = new Map<string, number>();
+  private readonly deliveryTarget = new Map<number, string>();
+  /**
+   * Targets left out of a `due` read since the cursor was last cleared: their pending rows may sit
+   * before the cursor without being in flight, so the cursor goes when one of them gets room.
+   */
+  private readonly passedOver = new Set<string>();
   /** Ids whose cancel was asked here while in flight: their completion announces the cancel. */
   private readonly cancelAsked = new Set<number>();
   /**
@@ -144,11 +155,12 @@ class AlarmService {
   private waitingForStart = false;
   /**
    * Where the last `due` read stopped, in (fireAt, id) order. Every pending row before it is in
-   * flight (handed out, outcome not committed yet), so the next read starts after it instead of
-   * reading the rows in flight again. Anything that can put a pending row before it (a set, a
-   * retry, a next occurrence, a write by another connection, a Timer wake) clears it.
+   * flight (handed out, outcome not committed yet) or belongs to a target in `passedOver`, so the
+   * next read starts after it instead of reading the rows in flight again. Anything that can put
+   * a pending row before it (a set, a retry, a next occurrence, a write by another connection, a
+   * Timer wake, a passed-over target getting room) clears it (`resetCursor`).
    */
-  private cursor: DueCursor | undefined;
+  private cursorAt: DueCursor | undefined;
   private readonly isTarget = (name: string) => isAlarmTarget(this.runtime, name);
 
   constructor(
@@ -183,7 +195,7 @@ class AlarmService {
         return;
       case 'alarm.due':
         this.armedAt = null;
-        this.cursor = undefined;
+        this.resetCursor();
         void this.pump();
         reply(event); // the Timer casts it; a caller that calls gets an answer, not a timeout
         return;
@@ -263,7 +275,7 @@ class AlarmService {
       reply(s.event, s.many ? slice.map(view) : view(slice[0]!));
       for (const { row, created } of slice) {
         if (!created) continue;
-        this.cursor = undefined;
+        this.resetCursor();
         if (row.status === 'pending' && row.fireAt < earliest) earliest = row.fireAt;
         if (this.events.has('alarm.set')) {
           this.events.emit('alarm.set', {
@@ -346,30 +358,62 @@ class AlarmService {
         if (this.closed) return;
         const now = this.clock.now();
         const room = this.options.maxInFlight - this.inFlight.size;
+        // Targets at their limit are left out of the read; their rows in flight then are not
+        // read again either, so only the others' count as re-read (`again`).
+        const full = this.fullTargets();
+        let again = this.inFlight.size;
+        for (const target of full) again -= this.perTarget.get(target) ?? 0;
         if (this.runtime.state === 'starting') {
           // The runtime refuses calls until its whole tree has started; delivering now would turn
           // every alarm that is overdue at start into a failed attempt with backoff. Fire once
           // the start is over (the Timer is still armed for the next future alarm below).
           this.fireWhenStarted();
-        } else if (
-          room > 0 &&
-          (this.cursor !== undefined || this.inFlight.size <= this.options.maxInFlight / 2)
-        ) {
+        } else if (room > 0 && (this.cursorAt !== undefined || again <= this.options.maxInFlight / 2)) {
           // Without a cursor, `due` returns the rows in flight too (they stay pending until their
           // outcome commits): read them once, and only once half the window is free. With a
-          // cursor, read only what comes after the rows already handed out.
-          const cursor = this.cursor;
+          // cursor, read only what comes after the rows already handed out. A page is no longer
+          // than the busiest target not at its limit can still take: the cursor stops at the first
+          // row of a target that fills up, and the rows after it are read again (a backlog of one
+          // target would read half its rows twice); a page cut short reads on below.
+          const cursor = this.cursorAt;
           const read = ++this.dueReads;
-          const due = await this.store.due(now, cursor ? room : room + this.inFlight.size, cursor);
+          const page = Math.min(room, this.options.maxInFlightPerTarget - this.busiest());
+          const limit = cursor ? page : page + again;
+          const due = await this.store.due(now, limit, cursor, full);
+          // The cursor may pass rows handed out, in flight or cancelled, and rows of targets left
+          // out of this read (passed over: a store may return them anyway). It stops before the
+          // first row of a target that reached its limit during this page.
+          let handed: AlarmRow | undefined;
+          let stopped = false;
           for (const row of due) {
-            if (this.inFlight.has(row.id) || this.closed) continue;
-            if ((this.cancelledAt.get(row.id) ?? -1) >= read) continue; // read before its cancel
+            if (this.closed) break;
+            if (this.inFlight.has(row.id)) {
+              if (!stopped) handed = row;
+              continue;
+            }
+            if ((this.cancelledAt.get(row.id) ?? -1) >= read) {
+              if (!stopped) handed = row;
+              continue; // read before its cancel
+            }
+            if ((this.perTarget.get(row.target) ?? 0) >= this.options.maxInFlightPerTarget) {
+              if (!full.includes(row.target)) stopped = true;
+              else if (!stopped) handed = row;
+              continue;
+            }
             this.fire(row, now);
+            if (!stopped) handed = row;
           }
           // Reads that start from now on begin after every cancel committed so far.
           for (const [id, at] of this.cancelledAt) if (at < read) this.cancelledAt.delete(id);
-          const last = due.at(-1);
-          if (last && this.cursor === cursor) this.cursor = { fireAt: last.fireAt, id: last.id };
+          if (handed && this.cursorAt === cursor) {
+            this.cursorAt = { fireAt: handed.fireAt, id: handed.id };
+            // Only a cursor that moved can have passed rows of the targets left out.
+            for (const target of full) this.passedOver.add(target);
+            // A full page (or one cut short by a target reaching its limit) may have more due
+            // rows behind it for the room left: read on from the cursor, which moved forward.
+            if ((due.length >= limit || stopped) && this.inFlight.size < this.options.maxInFlight)
+              this.pumpAgain = true;
+          }
         }
         if (this.closed) return;
         this.arm(await this.store.nextPending(now));
@@ -379,6 +423,27 @@ class AlarmService {
     } finally {
       this.pumping = false;
     }
+  }
+
+  private resetCursor(): void {
+    this.cursorAt = undefined;
+    this.passedOver.clear();
+  }
+
+  /** The most deliveries in flight to one target not at its limit (0 if none). */
+  private busiest(): number {
+    let most = 0;
+    const limit = this.options.maxInFlightPerTarget;
+    for (const n of this.perTarget.values()) if (n < limit && n > most) most = n;
+    return most;
+  }
+
+  /** Targets with `maxInFlightPerTarget` deliveries in flight. */
+  private fullTargets(): string[] {
+    const full: string[] = [];
+    const limit = this.options.maxInFlightPerTarget;
+    for (const [target, n] of this.perTarget) if (n >= limit) full.push(target);
+    return full;
   }
 
   private fireWhenStarted(): void {
@@ -460,6 +525,8 @@ class AlarmService {
     }
     const attempt = row.attempts + 1;
     this.inFlight.add(id);
+    this.deliveryTarget.set(id, target);
+    this.perTarget.set(target, (this.perTarget.get(target) ?? 0) + 1);
     // The stored message may carry Vigil's reserved `alarm` key (the `trace` option of the set).
     const { message: body, trace } = splitReserved(message);
     const traced = trace === null ? {} : { trace };
@@ -671,16 +738,29 @@ class AlarmService {
     const now = this.clock.now();
     for (const { completion, announce } of batch) {
       this.inFlight.delete(completion.id);
+      this.deliveryDone(completion.id);
       // A retry moves a row, and so does a series' next occurrence: either may now sort before
       // the cursor.
       if (completion.kind === 'retry' || ('next' in completion && completion.next !== undefined))
-        this.cursor = undefined;
+        this.resetCursor();
       announce();
       if (this.cancelAsked.delete(completion.id) && cancelled.includes(completion.id)) {
         this.events.emit('alarm.cancelled', { id: completion.id, at: now });
       }
     }
     void this.pump();
+  }
+
+  /** A delivery's outcome is committed: its target has one more free slot. */
+  private deliveryDone(id: number): void {
+    const target = this.deliveryTarget.get(id);
+    if (target === undefined) return;
+    this.deliveryTarget.delete(id);
+    const n = (this.perTarget.get(target) ?? 1) - 1;
+    if (n > 0) this.perTarget.set(target, n);
+    else this.perTarget.delete(target);
+    // Reads while it was full left its due rows behind the cursor: read them again.
+    if (this.passedOver.has(target)) this.resetCursor();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -693,7 +773,7 @@ class AlarmService {
       this.store.changeToken().then(
         (token) => {
           if (this.changeToken !== undefined && token !== this.changeToken) {
-            this.cursor = undefined;
+            this.resetCursor();
             void this.pump();
           }
           this.changeToken = token;

@@ -59,6 +59,13 @@ export interface AlarmOptions {
   pollMs?: number;
   /** Most deliveries in flight at once (default 1024). */
   maxInFlight?: number;
+  /**
+   * Most deliveries in flight at once to any one target (default `maxInFlight`, i.e. no limit of
+   * its own): set below `maxInFlight`, a target that hangs holds at most this many, and the rest
+   * of the window serves the other targets' due alarms. While a target is at its limit, each
+   * refill read also walks that target's due rows in the store (they are filtered out there).
+   */
+  maxInFlightPerTarget?: number;
 }
 
 /** Options with every default filled in. */
@@ -79,6 +86,7 @@ export function resolveOptions(
   });
   return {
     ...rest,
+    maxInFlightPerTarget: Math.min(rest.maxInFlight, rest.maxInFlightPerTarget ?? rest.maxInFlight),
     // `db` is a non-empty string whenever `store` is absent: the schema's last check.
     store: store ?? (() => openDefault(db as string, rest.synchronous, rest.storeThread)),
     zone: checkZone(zone ?? 'UTC'),
@@ -139,6 +147,14 @@ const OptionsSchema = v.pipe(
       lateWakeMs: atLeast(0, 250),
       pollMs: atLeast(0, 250),
       maxInFlight: atLeast(1, 1024),
+      // Its default depends on maxInFlight: filled in by resolveOptions.
+      maxInFlightPerTarget: v.nullish(
+        v.pipe(
+          v.number('must be a number >= 1'),
+          v.finite('must be a number >= 1'),
+          v.minValue(1, 'must be a number >= 1'),
+        ),
+      ),
     },
     'must be an object of alarm options',
   ),

@@ -41,7 +41,8 @@ it('a backlog of 500 due alarms is delivered with at most maxInFlight deliveries
   t.h = await startAlarms({
     file: t.db.file,
     targets: { Log: slow },
-    options: { store: spy.store, maxInFlight: 8 },
+    // One target: its own limit is the window here (by default it would be half of it).
+    options: { store: spy.store, maxInFlight: 8, maxInFlightPerTarget: 8 },
   });
   for (let round = 0; round < 200 && delivered < 500; round++) {
     await quiesce();

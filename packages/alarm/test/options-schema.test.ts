@@ -44,6 +44,7 @@ describe('alarm options schema', () => {
     ['lateWakeMs', { db: 'x.db', lateWakeMs: -1 }],
     ['pollMs', { db: 'x.db', pollMs: '250' }],
     ['maxInFlight', { db: 'x.db', maxInFlight: 0 }],
+    ['maxInFlightPerTarget', { db: 'x.db', maxInFlightPerTarget: 0.5 }],
   ])('refuses %s: %o', (field, options) => {
     expect(() => alarmSupervisor(options as never)).toThrow(
       expect.objectContaining({

@@ -66,6 +66,26 @@ describe('open', () => {
   });
 });
 
+// The optional `exceptTargets` of `due` (per-target in-flight limits): the SQLite store filters
+// in the query; a store that ignores it is covered by the Alarm's own skip (alarm-per-target).
+describe('due with exceptTargets', () => {
+  it('leaves those targets out, with and without a cursor', async () => {
+    await store.insert([
+      alarm(T0, { target: 'Stuck' }),
+      alarm(T0 + 1),
+      alarm(T0 + 2, { target: 'Stuck' }),
+      alarm(T0 + 3, { target: 'Other' }),
+      alarm(T0 + 4),
+    ]);
+    expect((await store.due(T0 + 10, 10, undefined, ['Stuck'])).map((r) => r.id)).toEqual([2, 4, 5]);
+    expect((await store.due(T0 + 10, 2, undefined, ['Stuck', 'Other'])).map((r) => r.id)).toEqual([2, 5]);
+    expect((await store.due(T0 + 10, 10, { fireAt: T0 + 1, id: 2 }, ['Stuck'])).map((r) => r.id)).toEqual([
+      4, 5,
+    ]);
+    expect((await store.due(T0 + 10, 10, undefined, [])).map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
 describe('insert', () => {
   it('inserts 10k rows in one call quickly', async () => {
     const batch = Array.from({ length: 10_000 }, (_, i) => alarm(T0 + i));

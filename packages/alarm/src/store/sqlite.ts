@@ -170,6 +170,16 @@ class SqliteAlarmStore implements AlarmStore {
         `${select} WHERE status = 'pending' AND fire_at <= ? AND fire_at >= ? AND (fire_at > ? OR id > ?)
          ORDER BY fire_at, id LIMIT ?`,
       ),
+      // The same two, leaving out some targets (those at their in-flight limit): a residual
+      // filter on the same index walk, so it costs the skipped rows of those targets only.
+      dueExcept: rows(
+        `${select} WHERE status = 'pending' AND fire_at <= ?
+         AND target NOT IN (SELECT value FROM json_each(?)) ORDER BY fire_at, id LIMIT ?`,
+      ),
+      dueAfterExcept: rows(
+        `${select} WHERE status = 'pending' AND fire_at <= ? AND fire_at >= ? AND (fire_at > ? OR id > ?)
+         AND target NOT IN (SELECT value FROM json_each(?)) ORDER BY fire_at, id LIMIT ?`,
+      ),
       next: rows(`${select} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`),
       nextAfter: rows(`${select} WHERE status = 'pending' AND fire_at > ? ORDER BY fire_at, id LIMIT 1`),
       counts: prep(`SELECT status, count(*) AS n FROM alarms GROUP BY status`),
@@ -478,8 +488,21 @@ class SqliteAlarmStore implements AlarmStore {
     );
   }
 
-  async due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]> {
+  async due(
+    now: number,
+    limit: number,
+    after?: DueCursor,
+    exceptTargets?: readonly string[],
+  ): Promise<AlarmRow[]> {
     const n = Math.max(0, Math.trunc(limit));
+    if (exceptTargets !== undefined && exceptTargets.length > 0) {
+      const except = JSON.stringify(exceptTargets);
+      return this.#read('due', () =>
+        after === undefined
+          ? allRows(this.#stmts.dueExcept, now, except, n)
+          : allRows(this.#stmts.dueAfterExcept, now, after.fireAt, after.fireAt, after.id, except, n),
+      );
+    }
     return this.#read('due', () =>
       after === undefined
         ? allRows(this.#stmts.due, now, n)

@@ -195,8 +195,12 @@ export interface AlarmStore {
   history(id: number, limit?: number, afterSeq?: number): Promise<OccurrenceRow[]>;
   /** The earliest pending alarm by (fireAt, id); with `after`, the earliest with fireAt > after. */
   nextPending(after?: number): Promise<AlarmRow | undefined>;
-  /** Pending alarms with fireAt <= now, in (fireAt, id) order, at most `limit`. */
-  due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]>;
+  /**
+   * Pending alarms with fireAt <= now, in (fireAt, id) order, at most `limit`. With `exceptTargets`
+   * (an optional addition: a store may ignore it, the Alarm skips such rows itself), rows of those
+   * targets are left out, so a target at its in-flight limit does not fill the page.
+   */
+  due(now: number, limit: number, after?: DueCursor, exceptTargets?: readonly string[]): Promise<AlarmRow[]>;
   /**
    * Applies all outcomes (moving series to their next occurrence, recording history) in one
    * transaction. Resolves with the ids that this batch moved to `cancelled` (a cancel that was
