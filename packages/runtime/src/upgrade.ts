@@ -16,12 +16,14 @@
  * rejects with `UpgradeFailedError`; if even that fails, the process exits with the error and
  * its supervisor reacts as to any crash (nothing runs half-upgraded).
  */
+
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyActorLogic } from 'xstate';
 import type { ActorProcess } from './actor.js';
 import { coerceError, UpgradeFailedError } from './errors.js';
 import { Exit } from './exit.js';
+import { isIsolatedLogic } from './isolation/pool.js';
 import { isLogic, type WorkerSpec } from './spec.js';
 
 /** Options of `runtime.upgrade`. */
@@ -58,6 +60,15 @@ export async function upgradeProcess(
 ): Promise<UpgradeResult> {
   const oldSpec = process.spec;
   const name = process.name;
+  // An isolated actor's state lives in its thread, not in the proxy the runtime holds: swapping
+  // the proxy would restart it empty. Refused, changing nothing, until moving a snapshot into a
+  // thread is built (issue 15).
+  if (isIsolatedLogic(oldSpec.logic) || isIsolatedLogic(spec.logic))
+    throw new UpgradeFailedError(
+      name,
+      'load',
+      'isolated actors (threadPool) cannot be upgraded in place yet',
+    );
   const snapshot = process.suspend();
   try {
     let migrated: unknown;

@@ -184,6 +184,18 @@ it('runtime.stop() ends every thread of the pool', async () => {
   expect(p.stats()).toMatchObject({ threads: 0, actors: 0 });
 });
 
+it('an upgrade of an isolated actor is refused with UPGRADE_FAILED and changes nothing', async () => {
+  const p = pool({ threads: 1 });
+  runtime = createRuntime();
+  await runtime.start([worker('Counter', p.actor(FIXTURE, 'counter'))]);
+  runtime.send('Counter', { type: 'inc', n: 1 });
+  await expect(runtime.upgrade('Counter', p.actor(FIXTURE, 'lean'))).rejects.toMatchObject({
+    code: 'UPGRADE_FAILED',
+    stage: 'load',
+  });
+  expect(await runtime.call('Counter', { type: 'get' })).toEqual({ count: 1, seen: [1] });
+});
+
 it('refuses a module that is not an absolute URL or path, and a bad maxTurnMs', () => {
   const p = pool();
   expect(() => p.actor('./relative.js', 'x')).toThrow(/absolute file URL/);

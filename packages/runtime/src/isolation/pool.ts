@@ -23,8 +23,8 @@
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type AnyActorLogic, type AnyActorRef, fromCallback } from 'xstate';
+import { processOf } from '../actor.js';
 import { pendingCallOf, reply, replyError } from '../call.js';
-import { exit } from '../context.js';
 import {
   InvalidChildSpecError,
   InvalidMessageError,
@@ -33,7 +33,7 @@ import {
   TurnTimeoutError,
   VigilError,
 } from '../errors.js';
-import { Exit } from '../exit.js';
+import { Exit, type ExitReason } from '../exit.js';
 import { threadEntry } from '../thread-entry.js';
 import type { FromThread, ToThread, WireError } from './protocol.js';
 
@@ -101,6 +101,14 @@ export function threadPool(options: ThreadPoolOptions = {}): ThreadPool {
 
 const DEFAULT_MAX_TURN_MS = 1000;
 
+/** The proxy logics of isolated actors (their state lives in a thread, not in the proxy). */
+const isolatedLogics = new WeakSet<object>();
+
+/** @internal Whether `logic` is an isolated actor's (from `pool.actor`). */
+export function isIsolatedLogic(logic: unknown): boolean {
+  return typeof logic === 'object' && logic !== null && isolatedLogics.has(logic);
+}
+
 class Pool implements ThreadPool {
   private readonly size: number;
   private readonly heapMb: number | undefined;
@@ -131,7 +139,7 @@ class Pool implements ThreadPool {
         "must be a number of ms above 0 or 'infinity'",
       );
     const maxTurnMs = max === 'infinity' ? Number.POSITIVE_INFINITY : max;
-    return fromCallback<{ type: string }, unknown>(({ receive, self, input }) => {
+    const logic = fromCallback<{ type: string }, unknown>(({ receive, self, input }) => {
       const key = ++this.nextKey;
       const hosted: Hosted = { name: nameOf(self), self, maxTurnMs, calls: new Map(), running: undefined };
       const thread = this.place();
@@ -167,6 +175,8 @@ class Pool implements ThreadPool {
         this.releaseIfIdle();
       };
     });
+    isolatedLogics.add(logic);
+    return logic;
   }
 
   stats(): { threads: number; actors: number; restarts: number } {
@@ -228,7 +238,7 @@ class Pool implements ThreadPool {
         break;
       case 'failed':
         thread.actors.delete(m.key);
-        exit(hosted.self, Exit.error(fromWire(m.error)));
+        exitActor(hosted.self, Exit.error(fromWire(m.error)));
         break;
       case 'begin': {
         const timer = Number.isFinite(hosted.maxTurnMs)
@@ -257,7 +267,7 @@ class Pool implements ThreadPool {
       case 'exit':
         thread.actors.delete(m.key);
         clearTimeout(hosted.running?.timer);
-        exit(hosted.self, m.error ? Exit.error(fromWire(m.error)) : Exit.normal);
+        exitActor(hosted.self, m.error ? Exit.error(fromWire(m.error)) : Exit.normal);
         break;
     }
   }
@@ -291,7 +301,7 @@ class Pool implements ThreadPool {
     }
     for (const [key, hosted] of actors) {
       clearTimeout(hosted.running?.timer);
-      exit(hosted.self, Exit.error(because(key, hosted)));
+      exitActor(hosted.self, Exit.error(because(key, hosted)));
     }
     this.releaseIfIdle();
   }
@@ -312,6 +322,11 @@ class Pool implements ThreadPool {
   private post(thread: Thread, message: ToThread): void {
     thread.worker.postMessage(message);
   }
+}
+
+/** Ends the actor whose logic this proxy is, with `reason` (the runtime's `exit`, without its import cycle). */
+function exitActor(self: AnyActorRef, reason: ExitReason): void {
+  processOf(self)?.kill(reason);
 }
 
 function nameOf(self: AnyActorRef): string {
