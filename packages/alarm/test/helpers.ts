@@ -203,11 +203,17 @@ export interface HarnessOptions {
   /** Alarm options; `db` defaults to `file`, `pollMs` to 0 (no poll timer on the ManualClock). */
   options?: Partial<AlarmOptions>;
   budget?: number;
+  /**
+   * The drain loop's time budget per turn (default here: 60 s, so in effect none). It is measured
+   * on the real clock: these tests run on a ManualClock and count messages per turn (group
+   * commits), which a loaded machine must not change.
+   */
+  turnMs?: number;
 }
 
 export async function startAlarms(h: HarnessOptions): Promise<Harness> {
   const clock = h.clock ?? new ManualClock(T0);
-  const runtime = createRuntime({ clock, budget: h.budget });
+  const runtime = createRuntime({ clock, budget: h.budget, turnMs: h.turnMs ?? 60_000 });
   const targets = Object.entries(h.targets ?? {}).map(([name, logic]) => worker(name, logic));
   await runtime.start([
     ...targets,
