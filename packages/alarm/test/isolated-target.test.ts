@@ -156,3 +156,21 @@ it("with maxTurnMs 'infinity' a delivery that works longer than the default limi
   expect(crashes).toEqual([]);
   expect(rawRows(db.file).find((r) => r.id === job.id)).toMatchObject({ status: 'fired', attempts: 1 });
 });
+
+it('a target that spins on every delivery fails the alarm once its attempts run out, with the reason', async () => {
+  pool = threadPool({ threads: 1 });
+  const { rt, alarms } = await start(pool.actor(FIXTURE, 'target', { maxTurnMs: 300 }));
+  const crashes = collect(rt, 'actor.crashed');
+  const failed = next(rt, 'alarm.failed', (e) => e.target === 'Worker');
+  const job = await alarms.set({ in: 10 }, 'Worker', { type: 'loop' }, { maxAttempts: 2 });
+  expect((await failed).reason).toMatch(
+    /^gave up after 2 attempt\(s\): actor 'Worker' exited before replying/,
+  );
+  expect(rawRows(db.file).find((r) => r.id === job.id)).toMatchObject({ status: 'failed', attempts: 2 });
+  // Preempted at each attempt, and restarted after each: the target is up again.
+  expect(crashes.map((c) => [c.name, codeOf(c.reason)])).toEqual([
+    ['Worker', 'TURN_TIMEOUT'],
+    ['Worker', 'TURN_TIMEOUT'],
+  ]);
+  expect(await rt.call('Worker', { type: 'ping' })).toBe('pong');
+});

@@ -61,6 +61,35 @@ const countWords = defineWorkflow<{ text: string }>({
   },
 });
 
+/** Its one step calls 'Parser' with a message it spins on at every attempt. */
+const alwaysSpins = defineWorkflow({
+  name: 'always-spins',
+  start: 'spin',
+  retry: { maxAttempts: 2, backoff: { minMs: 100, maxMs: 1000, factor: 2 } },
+  steps: {
+    spin: async ({ runtime }) => {
+      await runtime.call('Parser', { type: 'spin' }, { timeoutMs: 30_000 });
+      return end();
+    },
+  },
+});
+
+/** Starts the isolated 'Parser' under its own supervisor, the alarm service and the Scheduler. */
+async function start(): Promise<Runtime> {
+  pool = threadPool({ threads: 1 });
+  const rt = createRuntime();
+  runtime = rt;
+  await rt.start([
+    supervisor('isolated', [worker('Parser', pool.actor(FIXTURE, 'parser', { maxTurnMs: 500 }))], {
+      maxRestarts: 5,
+      withinMs: 60_000,
+    }),
+    alarmSupervisor({ db, pollMs: 0 }),
+    schedulerWorker({ db, workflows: [countWords, alwaysSpins] }),
+  ]);
+  return rt;
+}
+
 /** The next `event` for which `match` holds. */
 function next<K extends VigilEventName>(
   rt: Runtime,
@@ -77,17 +106,7 @@ function next<K extends VigilEventName>(
 }
 
 it('a step whose isolated actor hangs the CPU on the first attempt is preempted, retried by the next step alarm, and the run completes', async () => {
-  pool = threadPool({ threads: 1 });
-  const rt = createRuntime();
-  runtime = rt;
-  await rt.start([
-    supervisor('isolated', [worker('Parser', pool.actor(FIXTURE, 'parser', { maxTurnMs: 500 }))], {
-      maxRestarts: 5,
-      withinMs: 60_000,
-    }),
-    alarmSupervisor({ db, pollMs: 0 }),
-    schedulerWorker({ db, workflows: [countWords] }),
-  ]);
+  const rt = await start();
   const crashed = next(rt, 'actor.crashed', (e) => e.name === 'Parser');
   const restarted = next(rt, 'actor.started', (e) => e.name === 'Parser' && e.incarnation === 2);
   const ended = next(rt, 'workflow.ended', (e) => e.runId === 'r1');
@@ -115,5 +134,27 @@ it('a step whose isolated actor hangs the CPU on the first attempt is preempted,
   expect(stepAlarms.map((a) => [a.key, a.status, a.attempts])).toEqual([
     ['run:r1:1', 'fired', 1],
     ['run:r1:2', 'fired', 1],
+  ]);
+});
+
+it('a step whose isolated actor hangs the CPU on every attempt fails the run once its attempts run out, with the reason', async () => {
+  const rt = await start();
+  const crashes: string[] = [];
+  rt.events.on('actor.crashed', (e) => {
+    if (e.reason.kind === 'error') crashes.push(`${e.name} ${(e.reason.error as { code?: string }).code}`);
+  });
+  const ended = next(rt, 'workflow.ended', (e) => e.runId === 'r2');
+  const workflows = new WorkflowClient(rt);
+  await workflows.start('always-spins', {}, { runId: 'r2' });
+  const end = await ended;
+  expect(end.status).toBe('failed');
+  expect(end.error).toMatch(
+    /^step 'spin' failed after 2 attempt\(s\): actor 'Parser' exited before replying/,
+  );
+  expect(crashes).toEqual(['Parser TURN_TIMEOUT', 'Parser TURN_TIMEOUT']);
+  const run = await workflows.get('r2');
+  expect(run?.history.map((h) => [h.seq, h.attempt, h.outcome])).toEqual([
+    [1, 1, 'retry'],
+    [2, 2, 'error'],
   ]);
 });
