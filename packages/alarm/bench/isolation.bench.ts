@@ -54,7 +54,9 @@ async function round(spin: boolean): Promise<Round> {
   const delivered = new Promise<void>((resolve) => {
     allDelivered = resolve;
   });
-  const rt = createRuntime();
+  // Calls wait up to 60 s: on a loaded machine a thread's first load (tsx compiling the sources)
+  // can take longer than the default 5 s.
+  const rt = createRuntime({ callTimeoutMs: 60_000 });
   try {
     await rt.start([
       worker(

@@ -46,7 +46,9 @@ const f = (n: number, d = 2) => n.toFixed(d);
 
 async function roundTrip(isolated: boolean): Promise<{ p50: number; p99: number; rate: number }> {
   const pool = threadPool({ threads: 1 });
-  const rt = createRuntime();
+  // Calls wait up to 60 s: on a loaded machine a thread's first load (tsx compiling the sources)
+  // can take longer than the default 5 s.
+  const rt = createRuntime({ callTimeoutMs: 60_000 });
   await rt.start([worker('C', isolated ? pool.actor(FIXTURE, 'lean') : inThread)]);
   await rt.call('C', { type: 'get' });
   const times: number[] = [];
@@ -67,7 +69,7 @@ async function roundTrip(isolated: boolean): Promise<{ p50: number; p99: number;
 
 async function underSpin(spin: boolean): Promise<{ timerP99: number; pingP99: number }> {
   const pool = threadPool({ threads: 1 });
-  const rt = createRuntime();
+  const rt = createRuntime({ callTimeoutMs: 60_000 });
   await rt.start([ping, worker('Spinner', pool.actor(FIXTURE, 'counter', { maxTurnMs: 'infinity' }))]);
   await rt.call('Spinner', { type: 'get' });
   if (spin) rt.send('Spinner', { type: 'spin' });
@@ -104,7 +106,7 @@ async function underSpin(spin: boolean): Promise<{ timerP99: number; pingP99: nu
  */
 async function memory(isolated: boolean): Promise<{ perActor: number; mainHeap: number; threads: number }> {
   const pool = threadPool({ threads: 2 });
-  const rt = createRuntime();
+  const rt = createRuntime({ callTimeoutMs: 60_000 });
   await rt.start([]);
   // W0 and W1 (one on each thread: actors go to the least loaded) collect their thread's heap.
   const collect = async (threads = isolated) => {
