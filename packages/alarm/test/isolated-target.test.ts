@@ -67,8 +67,9 @@ async function start(target: AnyActorLogic): Promise<{ rt: Runtime; alarms: Alar
     // A short backoff: the retry after the preemption comes 200 ms later, not the default 1 s.
     alarmSupervisor({ db: db.file, pollMs: 0, backoff: { minMs: 200, maxMs: 1000, factor: 2 } }),
   ]);
-  // The thread loads (and compiles) the module on the actor's first start: have that done.
-  expect(await rt.call('Worker', { type: 'ping' })).toBe('pong');
+  // The thread loads (and compiles) the module on the actor's first start: have that done. On a
+  // loaded machine that can take longer than the default call timeout (5 s).
+  expect(await rt.call('Worker', { type: 'ping' }, { timeoutMs: 30_000 })).toBe('pong');
   return { rt, alarms: new AlarmClient(rt) };
 }
 
@@ -159,18 +160,21 @@ it("with maxTurnMs 'infinity' a delivery that works longer than the default limi
 
 it('a target that spins on every delivery fails the alarm once its attempts run out, with the reason', async () => {
   pool = threadPool({ threads: 1 });
-  const { rt, alarms } = await start(pool.actor(FIXTURE, 'target', { maxTurnMs: 300 }));
+  // 1 s, not less: the answers to 'ping' must never be preempted, even on a loaded machine.
+  const { rt, alarms } = await start(pool.actor(FIXTURE, 'target', { maxTurnMs: 1000 }));
   const crashes = collect(rt, 'actor.crashed');
   const failed = next(rt, 'alarm.failed', (e) => e.target === 'Worker');
+  const restartedTwice = next(rt, 'actor.started', (e) => e.name === 'Worker' && e.incarnation === 3);
   const job = await alarms.set({ in: 10 }, 'Worker', { type: 'loop' }, { maxAttempts: 2 });
   expect((await failed).reason).toMatch(
     /^gave up after 2 attempt\(s\): actor 'Worker' exited before replying/,
   );
   expect(rawRows(db.file).find((r) => r.id === job.id)).toMatchObject({ status: 'failed', attempts: 2 });
   // Preempted at each attempt, and restarted after each: the target is up again.
+  await restartedTwice;
   expect(crashes.map((c) => [c.name, codeOf(c.reason)])).toEqual([
     ['Worker', 'TURN_TIMEOUT'],
     ['Worker', 'TURN_TIMEOUT'],
   ]);
-  expect(await rt.call('Worker', { type: 'ping' })).toBe('pong');
+  expect(await rt.call('Worker', { type: 'ping' }, { timeoutMs: 30_000 })).toBe('pong');
 });

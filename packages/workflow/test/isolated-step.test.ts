@@ -80,7 +80,8 @@ async function start(): Promise<Runtime> {
   const rt = createRuntime();
   runtime = rt;
   await rt.start([
-    supervisor('isolated', [worker('Parser', pool.actor(FIXTURE, 'parser', { maxTurnMs: 500 }))], {
+    // 1 s, not less: an attempt that answers must never be preempted, even on a loaded machine.
+    supervisor('isolated', [worker('Parser', pool.actor(FIXTURE, 'parser', { maxTurnMs: 1000 }))], {
       maxRestarts: 5,
       withinMs: 60_000,
     }),
