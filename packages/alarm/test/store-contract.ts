@@ -107,6 +107,17 @@ export function storeContract(name: string, backend: StoreBackend): void {
         expect(await store.nextPending(T0 + 30)).toBeUndefined();
       });
 
+      it('upcoming (optional) reads pending rows after a key, due or not, in (fireAt, id) order', async () => {
+        if (!store.upcoming) return; // a store without a read-ahead: the Alarm reads due rows only
+        await store.insert([alarm(T0 + 30), alarm(T0 + 10), alarm(T0 + 10), alarm(T0 + 20), alarm(T0 + 40)]);
+        await store.cancel(4, T0);
+        const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
+        expect(ids(await store.upcoming({ fireAt: 0, id: 0 }, 10))).toEqual([2, 3, 1, 5]);
+        expect(ids(await store.upcoming({ fireAt: T0 + 10, id: 2 }, 2))).toEqual([3, 1]);
+        expect(ids(await store.upcoming({ fireAt: T0 + 10, id: Number.MAX_SAFE_INTEGER }, 10))).toEqual([1, 5]);
+        expect(await store.upcoming({ fireAt: T0 + 40, id: 5 }, 10)).toEqual([]);
+      });
+
       it('list filters and pages by id', async () => {
         await store.insert([alarm(T0), alarm(T0, { target: 'Other' }), alarm(T0), alarm(T0)]);
         await store.cancel(3, T0);

@@ -180,6 +180,10 @@ class SqliteAlarmStore implements AlarmStore {
         `${select} WHERE status = 'pending' AND fire_at <= ? AND fire_at >= ? AND (fire_at > ? OR id > ?)
          AND target NOT IN (SELECT value FROM json_each(?)) ORDER BY fire_at, id LIMIT ?`,
       ),
+      // The read-ahead: the same index walk as dueAfter, with no upper bound on fire_at.
+      upcoming: rows(
+        `${select} WHERE status = 'pending' AND fire_at >= ? AND (fire_at > ? OR id > ?) ORDER BY fire_at, id LIMIT ?`,
+      ),
       next: rows(`${select} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`),
       nextAfter: rows(`${select} WHERE status = 'pending' AND fire_at > ? ORDER BY fire_at, id LIMIT 1`),
       counts: prep(`SELECT status, count(*) AS n FROM alarms GROUP BY status`),
@@ -507,6 +511,13 @@ class SqliteAlarmStore implements AlarmStore {
       after === undefined
         ? allRows(this.#stmts.due, now, n)
         : allRows(this.#stmts.dueAfter, now, after.fireAt, after.fireAt, after.id, n),
+    );
+  }
+
+  async upcoming(after: DueCursor, limit: number): Promise<AlarmRow[]> {
+    const n = Math.max(0, Math.trunc(limit));
+    return this.#read('upcoming', () =>
+      allRows(this.#stmts.upcoming, after.fireAt, after.fireAt, after.id, n),
     );
   }
 
