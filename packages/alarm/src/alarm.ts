@@ -22,7 +22,11 @@
  * - the Timer is never armed later than the earliest pending alarm that is not in flight;
  * - at most `maxInFlightPerTarget` deliveries are in flight to any one target: one that hangs
  *   holds that many, and its other due rows are left out of reads (`due`'s `exceptTargets`)
- *   while it is at its limit, so the rest of the window serves the other targets.
+ *   while it is at its limit, so the rest of the window serves the other targets;
+ * - the prefetch window (`AheadWindow`, ahead.ts) holds the next pending alarms: while it is valid,
+ *   a Timer wake fires what is due from memory, with no store read on its path. Never early holds
+ *   as before: a row is fired only when `clock.now()` has reached its fireAt. A write by another
+ *   connection is looked for at each wake (`changeToken`) and drops the window.
  */
 import {
   type Clock,
@@ -38,6 +42,7 @@ import {
   VigilError,
 } from '@vigil/runtime';
 import { type AnyActorRef, fromCallback } from 'xstate';
+import { AheadWindow } from './ahead.js';
 import { decodeMessage } from './message.js';
 import { type ResolvedAlarmOptions, retryDelay } from './options.js';
 import {
@@ -72,6 +77,9 @@ import type { DueMessage } from './timer.js';
 const GROUP_WINDOW_MS = 8;
 /** At most this many drain turns of replies per commit. */
 const GROUP_MAX_TURNS = 4;
+/** The prefetch window's bounds: rows, and bytes of stored messages (see ahead.ts). */
+const AHEAD_ROWS = 256;
+const AHEAD_BYTES = 1024 * 1024;
 
 /** What the Alarm actor is started with. */
 export interface AlarmServiceInput {
@@ -161,6 +169,8 @@ class AlarmService {
    * Timer wake, a passed-over target getting room) clears it (`resetCursor`).
    */
   private cursorAt: DueCursor | undefined;
+  /** The next pending alarms, read ahead (see ahead.ts); dropped with the cursor. */
+  private readonly ahead = new AheadWindow(AHEAD_ROWS, AHEAD_BYTES);
   private readonly isTarget = (name: string) => isAlarmTarget(this.runtime, name);
 
   constructor(
@@ -195,7 +205,9 @@ class AlarmService {
         return;
       case 'alarm.due':
         this.armedAt = null;
-        this.resetCursor();
+        // With a valid window the wake fires from memory (pump checks for other writers first);
+        // without one, it reads due rows from the start, not from a cursor.
+        if (!this.ahead.valid) this.resetCursor();
         void this.pump();
         reply(event); // the Timer casts it; a caller that calls gets an answer, not a timeout
         return;
@@ -275,7 +287,9 @@ class AlarmService {
       reply(s.event, s.many ? slice.map(view) : view(slice[0]!));
       for (const { row, created } of slice) {
         if (!created) continue;
-        this.resetCursor();
+        // A valid window takes the row in (or knows it sorts after what it covers); otherwise the
+        // row may sort before the cursor: read from the start.
+        if (row.status !== 'pending' || !this.ahead.add(row)) this.resetCursor();
         if (row.status === 'pending' && row.fireAt < earliest) earliest = row.fireAt;
         if (this.events.has('alarm.set')) {
           this.events.emit('alarm.set', {
@@ -297,24 +311,8 @@ class AlarmService {
   private answer(event: AlarmRequest): void {
     const run = async (): Promise<unknown> => {
       switch (event.type) {
-        case 'alarm.cancel': {
-          const id = asId(event.id);
-          // The store returns the row whatever its status; only a pending -> cancelled change
-          // made by this call is announced (cancelling twice must not emit twice).
-          const wasPending = (await this.store.get(id))?.status === 'pending';
-          // In flight: the target has it (or has answered, and the outcome is not committed).
-          // The delivery cannot be recalled; the cancel is recorded as asked, and the outcome's
-          // commit records what happened and stops the series.
-          const inFlight = this.inFlight.has(id);
-          if (inFlight) this.cancelAsked.add(id);
-          const row = await this.store.cancel(id, this.clock.now(), inFlight);
-          if (wasPending && row?.status === 'cancelled') {
-            this.cancelledAt.set(id, this.dueReads);
-            this.events.emit('alarm.cancelled', { id, at: this.clock.now() });
-            if (this.armedAt !== null && row.fireAt <= this.armedAt) void this.pump();
-          }
-          return row ? toAlarm(row) : null;
-        }
+        case 'alarm.cancel':
+          return this.cancel(asId(event.id));
         case 'alarm.get': {
           const row = await this.store.get(asId(event.id));
           return row ? toAlarm(row) : null;
@@ -341,10 +339,41 @@ class AlarmService {
     );
   }
 
+  private async cancel(id: number): Promise<Alarm | null> {
+    // Out of the prefetch window from now on, so that a wake during this cancel cannot fire it.
+    const prefetched = this.ahead.remove(id);
+    let row: AlarmRow | undefined;
+    try {
+      // The store returns the row whatever its status; only a pending -> cancelled change made by
+      // this call is announced (cancelling twice must not emit twice).
+      const wasPending = (await this.store.get(id))?.status === 'pending';
+      // In flight: the target has it (or has answered, and the outcome is not committed). The
+      // delivery cannot be recalled; the cancel is recorded as asked, and the outcome's commit
+      // records what happened and stops the series.
+      const inFlight = this.inFlight.has(id);
+      if (inFlight) this.cancelAsked.add(id);
+      row = await this.store.cancel(id, this.clock.now(), inFlight);
+      // A window read made while this cancel was under way may hold the row as pending.
+      this.ahead.remove(id);
+      if (wasPending && row?.status === 'cancelled') {
+        this.cancelledAt.set(id, this.dueReads);
+        this.events.emit('alarm.cancelled', { id, at: this.clock.now() });
+        if (this.armedAt !== null && row.fireAt <= this.armedAt) void this.pump();
+      }
+      return row ? toAlarm(row) : null;
+    } finally {
+      // Taken out of the window but still pending (the cancel failed): the window no longer
+      // holds every pending row it covers, so drop it and read from the store.
+      if (prefetched && row?.status !== 'cancelled') this.resetCursor();
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Firing. `pump` delivers what is due (up to `maxInFlight` at once) and arms the Timer for the
   // earliest pending alarm after now. It runs after a set, a Timer wake, a committed batch of
   // outcomes, and a write by another connection; a call while it runs makes it go round again.
+  // With a valid prefetch window it fires from memory (`fireAhead`); otherwise it reads due rows
+  // from the store, and once a read shows nothing due left behind, fills the window again.
 
   private async pump(): Promise<void> {
     if (this.pumping) {
@@ -356,6 +385,18 @@ class AlarmService {
       do {
         this.pumpAgain = false;
         if (this.closed) return;
+        if (this.ahead.valid && this.runtime.state !== 'starting') {
+          // Another connection may have written since the window was read (a cancel, an
+          // earlier alarm): one cheap look (`PRAGMA data_version`), never a row read.
+          const unchanged = await this.noOtherWriter();
+          if (this.closed) return;
+          if (unchanged && this.fireAhead()) {
+            await this.topUp();
+            if (this.closed) return;
+            this.armAhead();
+            continue;
+          }
+        }
         const now = this.clock.now();
         const room = this.options.maxInFlight - this.inFlight.size;
         // Targets at their limit are left out of the read; their rows in flight then are not
@@ -379,6 +420,7 @@ class AlarmService {
           const read = ++this.dueReads;
           const page = Math.min(room, this.options.maxInFlightPerTarget - this.busiest());
           const limit = cursor ? page : page + again;
+          const gen = this.ahead.generation;
           const due = await this.store.due(now, limit, cursor, full);
           // The cursor may pass rows handed out, in flight or cancelled, and rows of targets left
           // out of this read (passed over: a store may return them anyway). It stops before the
@@ -414,6 +456,11 @@ class AlarmService {
             if ((due.length >= limit || stopped) && this.inFlight.size < this.options.maxInFlight)
               this.pumpAgain = true;
           }
+          // Nothing due is left behind (every due row is in flight now): the next pending rows
+          // can be read ahead, and the next wakes fire from memory.
+          if (due.length < limit && !stopped && full.length === 0 && this.passedOver.size === 0) {
+            if (await this.fillAhead(now, gen)) continue;
+          }
         }
         if (this.closed) return;
         this.arm(await this.store.nextPending(now));
@@ -428,6 +475,89 @@ class AlarmService {
   private resetCursor(): void {
     this.cursorAt = undefined;
     this.passedOver.clear();
+    // The window shares the cursor's premise (nothing pending sits unseen before it): both go.
+    this.ahead.invalidate();
+  }
+
+  /**
+   * Fires the window's due rows. Returns false, having dropped the window, when the store must
+   * decide instead: the window may not hold every due row (its tail is due), or the in-flight
+   * limits stop it (the store path chooses which targets' rows go first).
+   */
+  private fireAhead(): boolean {
+    const now = this.clock.now();
+    if (!this.ahead.covers(now)) {
+      this.resetCursor();
+      return false;
+    }
+    const perTarget = this.options.maxInFlightPerTarget;
+    for (let head = this.ahead.first(); head !== undefined && head.fireAt <= now; head = this.ahead.first()) {
+      if (
+        this.inFlight.size >= this.options.maxInFlight ||
+        (this.perTarget.get(head.target) ?? 0) >= perTarget
+      ) {
+        this.resetCursor();
+        return false;
+      }
+      this.ahead.takeDue(now);
+      if (!this.inFlight.has(head.id)) this.fire(head, now);
+    }
+    return true;
+  }
+
+  /** Reads the rows after the window's tail once it is half empty. */
+  private async topUp(): Promise<void> {
+    const from = this.ahead.readFrom();
+    if (!this.ahead.wantsMore() || from === undefined || !this.store.upcoming) return;
+    const gen = this.ahead.generation;
+    const rows = await this.store.upcoming(from, AHEAD_ROWS);
+    this.ahead.extend(rows, AHEAD_ROWS, gen);
+  }
+
+  /**
+   * Fills the window with the pending rows after `now`, read when every row due at `now` is in
+   * flight. Returns false (nothing changed) if the store has no read-ahead or something changed
+   * since `gen` (a set, a cancel: the read may have missed it).
+   */
+  private async fillAhead(now: number, gen: number): Promise<boolean> {
+    if (!this.store.upcoming) return false;
+    const rows = await this.store.upcoming({ fireAt: now, id: Number.MAX_SAFE_INTEGER }, AHEAD_ROWS);
+    if (this.closed || !this.ahead.fill(rows, AHEAD_ROWS, gen)) return false;
+    this.armAhead();
+    return true;
+  }
+
+  /**
+   * Arms the Timer for the window's first row. A row already due goes round again instead: a
+   * Timer armed in the past still waits for its next wake (a millisecond or more).
+   */
+  private armAhead(): void {
+    if (!this.ahead.valid) {
+      this.pumpAgain = true; // dropped meanwhile: read from the store
+      return;
+    }
+    const first = this.ahead.first();
+    if (first === undefined) {
+      // Empty and complete: nothing is pending but what is in flight. Empty and not complete: a
+      // top-up was refused (the window changed during it); read again.
+      if (this.ahead.readFrom() === undefined) this.arm(undefined);
+      else this.pumpAgain = true;
+      return;
+    }
+    if (first.fireAt <= this.clock.now()) this.pumpAgain = true;
+    else this.arm(first);
+  }
+
+  /**
+   * True when no other connection has written since the last look (the change token is the
+   * same). A change drops the window (and the cursor): what it holds may be stale.
+   */
+  private async noOtherWriter(): Promise<boolean> {
+    const token = await this.store.changeToken();
+    const unchanged = this.changeToken !== undefined && token === this.changeToken;
+    this.changeToken = token;
+    if (!unchanged) this.resetCursor();
+    return unchanged;
   }
 
   /** The most deliveries in flight to one target not at its limit (0 if none). */

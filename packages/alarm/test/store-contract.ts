@@ -107,6 +107,19 @@ export function storeContract(name: string, backend: StoreBackend): void {
         expect(await store.nextPending(T0 + 30)).toBeUndefined();
       });
 
+      it('upcoming (optional) reads pending rows after a key, due or not, in (fireAt, id) order', async () => {
+        if (!store.upcoming) return; // a store without a read-ahead: the Alarm reads due rows only
+        await store.insert([alarm(T0 + 30), alarm(T0 + 10), alarm(T0 + 10), alarm(T0 + 20), alarm(T0 + 40)]);
+        await store.cancel(4, T0);
+        const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
+        expect(ids(await store.upcoming({ fireAt: 0, id: 0 }, 10))).toEqual([2, 3, 1, 5]);
+        expect(ids(await store.upcoming({ fireAt: T0 + 10, id: 2 }, 2))).toEqual([3, 1]);
+        expect(ids(await store.upcoming({ fireAt: T0 + 10, id: Number.MAX_SAFE_INTEGER }, 10))).toEqual([
+          1, 5,
+        ]);
+        expect(await store.upcoming({ fireAt: T0 + 40, id: 5 }, 10)).toEqual([]);
+      });
+
       it('list filters and pages by id', async () => {
         await store.insert([alarm(T0), alarm(T0, { target: 'Other' }), alarm(T0), alarm(T0)]);
         await store.cancel(3, T0);
@@ -220,6 +233,43 @@ export function storeContract(name: string, backend: StoreBackend): void {
           total: 4,
           nextFireAt: T0 + 1000,
         });
+      });
+
+      it('a run of one-shot deliveries: each row its own instant and attempts, each race recorded as it was', async () => {
+        await store.insert([alarm(T0), alarm(T0), alarm(T0), alarm(T0), alarm(T0), alarm(T0)]);
+        await store.cancel(2, T0 + 1, true); // asked while in flight
+        await store.cancel(3, T0 + 1); // cancelled (by another connection, say) before the outcome
+        await store.complete([{ kind: 'fired', id: 4, firedAt: T0 + 1, attempts: 1 }]); // already final
+        // The last outcome repeats row 1: it meets a final row and changes nothing.
+        const cancelled = await store.complete(
+          [1, 2, 3, 4, 5, 6, 1].map((id, i) => ({
+            kind: 'fired' as const,
+            id,
+            firedAt: i < 6 ? T0 + 10 + id : T0 + 99,
+            attempts: i < 6 ? id : 99,
+          })),
+        );
+        expect(cancelled).toEqual([]); // a one-shot that was delivered is fired, not cancelled
+        for (const id of [1, 5, 6]) {
+          expect(await store.get(id)).toMatchObject({
+            status: 'fired',
+            firedAt: T0 + 10 + id,
+            settledAt: T0 + 10 + id,
+            attempts: id,
+            deliveredCount: 1,
+            cancelRequestedAt: null,
+          });
+        }
+        expect(await store.get(2)).toMatchObject({
+          status: 'fired',
+          firedAt: T0 + 12,
+          cancelRequestedAt: T0 + 1,
+          deliveredCount: 1,
+        });
+        expect(await store.get(3)).toMatchObject({ status: 'fired', firedAt: T0 + 13, deliveredCount: 1 });
+        // Already final before this batch: untouched, counted once.
+        expect(await store.get(4)).toMatchObject({ status: 'fired', firedAt: T0 + 1, deliveredCount: 1 });
+        expect((await store.stats()).byStatus.fired).toBe(6);
       });
 
       it('a cancelled series stays stopped; a delivery that raced the cancel is still recorded', async () => {

@@ -202,6 +202,12 @@ export interface AlarmStore {
    */
   due(now: number, limit: number, after?: DueCursor, exceptTargets?: readonly string[]): Promise<AlarmRow[]>;
   /**
+   * Pending alarms after `after` in (fireAt, id) order, due or not, at most `limit`: the Alarm's
+   * read-ahead (its prefetch window of the next alarms). Optional: without it the Alarm reads due
+   * rows when they are due. A store whose due read claims rows (a lease) must not claim here.
+   */
+  upcoming?(after: DueCursor, limit: number): Promise<AlarmRow[]>;
+  /**
    * Applies all outcomes (moving series to their next occurrence, recording history) in one
    * transaction. Resolves with the ids that this batch moved to `cancelled` (a cancel that was
    * asked while their delivery was in flight took effect).

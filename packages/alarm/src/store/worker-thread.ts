@@ -37,6 +37,7 @@ const METHODS = new Set<string>([
   'history',
   'nextPending',
   'due',
+  'upcoming',
   'complete',
   'stats',
   'changeToken',

@@ -152,6 +152,12 @@ class WorkerAlarmStore implements AlarmStore {
     return this.#call('due', args);
   }
 
+  upcoming(
+    ...args: Parameters<NonNullable<AlarmStore['upcoming']>>
+  ): ReturnType<NonNullable<AlarmStore['upcoming']>> {
+    return this.#call('upcoming', args);
+  }
+
   complete(...args: Parameters<AlarmStore['complete']>): ReturnType<AlarmStore['complete']> {
     return this.#call('complete', args);
   }
@@ -182,13 +188,13 @@ class WorkerAlarmStore implements AlarmStore {
     return this.#closing;
   }
 
-  #call<M extends StoreMethod>(method: M, args: unknown[]): ReturnType<AlarmStore[M]> {
+  #call<M extends StoreMethod>(method: M, args: unknown[]): ReturnType<NonNullable<AlarmStore[M]>> {
     if (this.#closing) {
       return Promise.reject(new StoreError('STORE_CLOSED', method, 'the store is closed')) as ReturnType<
-        AlarmStore[M]
+        NonNullable<AlarmStore[M]>
       >;
     }
-    return this.#send(method, args) as ReturnType<AlarmStore[M]>;
+    return this.#send(method, args) as ReturnType<NonNullable<AlarmStore[M]>>;
   }
 
   #send(method: StoreMethod, args: unknown[]): Promise<unknown> {
