@@ -42,6 +42,7 @@ function stageOf(url: string, fn: string): string {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(idle)') return 'idle (waiting)';
   if (fn === '(program)') return 'V8 (program)';
+  if (url.startsWith('node:inspector')) return 'the profiler itself (stopping)';
   if (/alarm\/src\/(parse|duration|recurrence)\.ts/.test(url) || /valibot|chrono-node/.test(url))
     return 'validation + time parsing';
   if (/alarm\/src\/request\.ts/.test(url))

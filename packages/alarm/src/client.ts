@@ -9,7 +9,7 @@
  * Requests keep their order: any other request of the client first sends the sets queued
  * before it.
  */
-import type { Runtime } from '@vigil/runtime';
+import { type Runtime, VigilError } from '@vigil/runtime';
 import type { AlarmStats } from './alarm.js';
 import type { When } from './parse.js';
 import type { Alarm, AlarmInput, Occurrence, SetEachResult, SetOptions } from './request.js';
@@ -173,8 +173,7 @@ export class AlarmClient {
         for (let i = 0; i < queued.length; i++) {
           const result = results[i];
           if (result?.alarm) queued[i]!.resolve(result.alarm);
-          else
-            queued[i]!.reject(result?.error ?? new Error('the Alarm actor answered no result for this set'));
+          else queued[i]!.reject(result?.error ?? noResult());
         }
       },
       (err: Error) => {
@@ -193,6 +192,14 @@ export class AlarmClient {
   private call<T>(message: { type: string } & Record<string, unknown>): Promise<T> {
     return this.runtime.call<T>(this.name, message, { timeoutMs: this.timeoutMs });
   }
+}
+
+/** An answer to `alarm.setEach` that lacks an item's result (an actor of another version). */
+function noResult(): VigilError {
+  return new VigilError(
+    'INVALID_REPLY',
+    'the Alarm actor answered alarm.setEach with no result for this set',
+  );
 }
 
 /** A `set` waiting for the end of its tick (see `AlarmClient.sendQueued`). */
