@@ -24,7 +24,9 @@ export interface RunningCase<T> {
 export function startCase<T>(name: string, args: object, timeoutMs: number): RunningCase<T> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--expose-gc', casesFile, name, JSON.stringify(args)],
+    // `--conditions=@vigil/source`, as the orchestrator has: the case measures the workspace's
+    // sources, not whatever was last built to dist/ (which may be stale, or absent).
+    ['--conditions=@vigil/source', '--import', 'tsx', '--expose-gc', casesFile, name, JSON.stringify(args)],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

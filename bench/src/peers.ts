@@ -1,5 +1,6 @@
 /**
- * Vigil against its peers, on loopback, on this machine: `pnpm bench:peers [--quick]`.
+ * Vigil against its peers, on loopback, on this machine: `pnpm bench:peers [--quick] [--only part]`
+ * (part: lateness, scheduling, drain or memory).
  *
  * 1. Firing lateness: 10,000 one-shot jobs due evenly over 2 s; p50 / p99 / max at the handler.
  * 2. Scheduling throughput: acknowledged durable schedules per second.
@@ -24,6 +25,9 @@ import { type Lateness, rssOfPid } from './stats.js';
 import { tempDb } from './vigil.js';
 
 const quick = process.argv.includes('--quick');
+/** `--only <part>` (lateness, scheduling, drain, memory) runs that part alone. */
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 
 /** Sizes of a run. The quick run keeps the lateness load and shrinks the rest. */
 const sizes = {
@@ -324,10 +328,9 @@ async function main(): Promise<void> {
       redis: redisVersion(),
     },
   };
-  await lateness();
-  await scheduling();
-  await drain();
-  await memory();
+  for (const part of [lateness, scheduling, drain, memory]) {
+    if (only === undefined || only === part.name) await part();
+  }
   machine.loadAvg.end = Number(os.loadavg()[0]!.toFixed(2));
 
   const out = table();
@@ -343,7 +346,8 @@ async function main(): Promise<void> {
   );
   console.log('\nGoals (against this run):');
   for (const line of goals()) console.log(`  ${line}`);
-  const file = fileURLToPath(new URL(`../results/${quick ? 'peers-quick' : 'peers'}.json`, import.meta.url));
+  const name = `${quick ? 'peers-quick' : 'peers'}${only ? `-${only}` : ''}`;
+  const file = fileURLToPath(new URL(`../results/${name}.json`, import.meta.url));
   mkdirSync(path.dirname(file), { recursive: true });
   const run = {
     date: new Date().toISOString(),

@@ -54,9 +54,10 @@ import {
 } from './recurrence.js';
 import {
   type Alarm,
-  type AlarmInput,
+  AlarmPreparer,
   type AlarmRequest,
-  prepareAlarm,
+  prepareAlarms,
+  type SetEachResult,
   splitReserved,
   toAlarm,
   toInsertedAlarm,
@@ -111,7 +112,10 @@ export interface AlarmStats {
 interface PendingSet {
   event: object;
   alarms: NewAlarm[];
-  many: boolean;
+  /** The answer's shape: one Alarm (`set`), all of them (`setMany`), or one result per item (`setEach`). */
+  answer: 'one' | 'many' | 'each';
+  /** `setEach`: the items refused at validation, by index; the others are `alarms`, in order. */
+  refused?: Map<number, Error>;
 }
 
 interface PendingCompletion {
@@ -201,6 +205,7 @@ class AlarmService {
     switch (event.type) {
       case 'alarm.set':
       case 'alarm.setMany':
+      case 'alarm.setEach':
         this.acceptSets(event as AlarmRequest);
         return;
       case 'alarm.due':
@@ -240,27 +245,62 @@ class AlarmService {
 
   private acceptSets(event: AlarmRequest): void {
     const now = this.clock.now();
-    // Times are read against the instant the caller asked, not the instant this mailbox got to
-    // it: `set(Date.now(), ...)` means "now", and must not be refused as past because the
-    // message waited a few milliseconds in the queue.
-    const reference = referenceInstant((event as { requestedAt?: unknown }).requestedAt, now);
     let alarms: NewAlarm[];
+    let refused: Map<number, Error> | undefined;
     try {
-      const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
-      alarms = inputs.map((input) =>
-        prepareAlarm(input as AlarmInput, reference, this.zone, this.isTarget, this.options),
-      );
+      if (event.type === 'alarm.setEach') {
+        ({ alarms, refused } = this.prepareEach(asArray(event.items), now));
+      } else {
+        // Times are read against the instant the caller asked, not the instant this mailbox got
+        // to it: `set(Date.now(), ...)` means "now", and must not be refused as past because the
+        // message waited a few milliseconds in the queue.
+        const reference = referenceInstant((event as { requestedAt?: unknown }).requestedAt, now);
+        const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
+        alarms = prepareAlarms(inputs, reference, this.zone, this.isTarget, this.options);
+      }
     } catch (err) {
       replyError(event, coerceError(err));
       return;
     }
-    this.sets.push({ event, alarms, many: event.type === 'alarm.setMany' });
+    const answer = event.type === 'alarm.setEach' ? 'each' : event.type === 'alarm.setMany' ? 'many' : 'one';
+    if (answer === 'each' && alarms.length === 0) {
+      // Nothing to commit: every item was refused (or there were none).
+      reply(event, answerEach([], refused));
+      return;
+    }
+    this.sets.push({ event, alarms, answer, refused });
     if (!this.flushSetsQueued) {
       this.flushSetsQueued = true;
       // A microtask runs after the current drain turn: every set delivered in this turn is in
       // the batch, and they all share one transaction (group commit).
       queueMicrotask(() => void this.flushSets());
     }
+  }
+
+  /**
+   * Validates each item of a `setEach` on its own, against the instant its own caller asked: a bad
+   * item is refused alone. Items asked at the same instant (the usual case: one tick of callers)
+   * share one `AlarmPreparer`, so a `when` text they share is parsed once.
+   */
+  private prepareEach(items: unknown[], now: number): { alarms: NewAlarm[]; refused: Map<number, Error> } {
+    const preparers = new Map<number, AlarmPreparer>();
+    const alarms: NewAlarm[] = [];
+    const refused = new Map<number, Error>();
+    for (let i = 0; i < items.length; i++) {
+      try {
+        const item = items[i] as { requestedAt?: unknown } | null | undefined;
+        const reference = referenceInstant(item?.requestedAt, now);
+        let preparer = preparers.get(reference);
+        if (!preparer) {
+          preparer = new AlarmPreparer(reference, this.zone, this.isTarget, this.options);
+          preparers.set(reference, preparer);
+        }
+        alarms.push(preparer.prepare(item));
+      } catch (err) {
+        refused.set(i, coerceError(err));
+      }
+    }
+    return { alarms, refused };
   }
 
   private async flushSets(): Promise<void> {
@@ -282,9 +322,14 @@ class AlarmService {
     for (const s of batch) {
       const slice = results.slice(offset, offset + s.alarms.length);
       offset += s.alarms.length;
-      const view = (r: { row: AlarmRow; created: boolean }) =>
-        r.created ? toInsertedAlarm(r.row) : toAlarm(r.row);
-      reply(s.event, s.many ? slice.map(view) : view(slice[0]!));
+      reply(
+        s.event,
+        s.answer === 'one'
+          ? view(slice[0]!)
+          : s.answer === 'many'
+            ? slice.map(view)
+            : answerEach(slice.map(view), s.refused),
+      );
       for (const { row, created } of slice) {
         if (!created) continue;
         // A valid window takes the row in (or knows it sorts after what it covers); otherwise the
@@ -926,6 +971,22 @@ export const alarmLogic = fromCallback<{ type: string }, AlarmServiceInput>(({ i
   receive((event) => service.handle(event));
   return () => service.close();
 });
+
+/** A stored row as the answer to the `set` that inserted it (or found it by its key). */
+function view(r: { row: AlarmRow; created: boolean }): Alarm {
+  return r.created ? toInsertedAlarm(r.row) : toAlarm(r.row);
+}
+
+/** The answer of a `setEach`: its committed alarms and refused items, back in item order. */
+function answerEach(alarms: Alarm[], refused: Map<number, Error> | undefined): SetEachResult[] {
+  const out: SetEachResult[] = [];
+  let next = 0;
+  for (let i = 0; i < alarms.length + (refused?.size ?? 0); i++) {
+    const error = refused?.get(i);
+    out.push(error ? { error } : { alarm: alarms[next++]! });
+  }
+  return out;
+}
 
 /** How far back a caller's `requestedAt` may reach: a queue wait, not a way to set past alarms. */
 const MAX_REQUEST_SKEW_MS = 60_000;

@@ -1,11 +1,18 @@
 /**
  * The typed front of the Alarm actor. Every method is a `call` to the actor's mailbox, so it
  * works from anywhere in the process and survives restarts of the actor (names, not references).
+ *
+ * The `set`s made through one client in one tick go to the actor as one `alarm.setEach` call
+ * (one message, one call, one timer, however many callers), each item with the instant its own
+ * caller asked and answered on its own: a bad item rejects its own caller only. They were
+ * committed together anyway (group commit); this takes the per-set mailbox hop off the path.
+ * Requests keep their order: any other request of the client first sends the sets queued
+ * before it.
  */
-import type { Runtime } from '@vigil/runtime';
+import { type Runtime, VigilError } from '@vigil/runtime';
 import type { AlarmStats } from './alarm.js';
 import type { When } from './parse.js';
-import type { Alarm, AlarmInput, Occurrence, SetOptions } from './request.js';
+import type { Alarm, AlarmInput, Occurrence, SetEachResult, SetOptions } from './request.js';
 import type { ListFilter } from './store/types.js';
 
 /** Options of the client's calls. */
@@ -54,6 +61,8 @@ export function interceptSets(runtime: Runtime, interceptor: SetInterceptor): ()
 export class AlarmClient {
   private readonly name: string;
   private readonly timeoutMs: number;
+  /** The `set`s of this tick not yet sent (see the file header). */
+  private queued: QueuedSet[] | undefined;
 
   constructor(
     private readonly runtime: Runtime,
@@ -74,8 +83,16 @@ export class AlarmClient {
     message: Record<string, unknown> = {},
     options?: SetOptions,
   ): Promise<Alarm> {
-    if (!interceptors.has(this.runtime))
-      return this.request({ type: 'alarm.set', when, target, message, options });
+    if (!interceptors.has(this.runtime)) {
+      const requestedAt = this.runtime.clock.now();
+      return new Promise<Alarm>((resolve, reject) => {
+        if (this.queued === undefined) {
+          this.queued = [];
+          queueMicrotask(() => this.sendQueued());
+        }
+        this.queued.push({ input: { when, target, message, options, requestedAt }, resolve, reject });
+      });
+    }
     return this.intercepted([{ when, target, message, options }], ([input]) =>
       this.request<Alarm>({ type: 'alarm.set', ...input }).then((a) => [a]),
     ).then(([alarm]) => alarm as Alarm);
@@ -141,12 +158,53 @@ export class AlarmClient {
     return this.request({ type: 'alarm.stats' });
   }
 
-  private request<T>(message: { type: string } & Record<string, unknown>): Promise<T> {
-    // `requestedAt`: the Alarm reads `when` against the instant of this call, not of its turn.
-    return this.runtime.call<T>(
-      this.name,
-      { ...message, requestedAt: this.runtime.clock.now() },
-      { timeoutMs: this.timeoutMs },
+  /** Sends the queued `set`s: one alone as `alarm.set`, as before; several as one `alarm.setEach`. */
+  private sendQueued(): void {
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued === undefined || queued.length === 0) return;
+    if (queued.length === 1) {
+      const [{ input, resolve, reject }] = queued as [QueuedSet];
+      this.call<Alarm>({ type: 'alarm.set', ...input }).then(resolve, reject);
+      return;
+    }
+    this.call<SetEachResult[]>({ type: 'alarm.setEach', items: queued.map((q) => q.input) }).then(
+      (results) => {
+        for (let i = 0; i < queued.length; i++) {
+          const result = results[i];
+          if (result?.alarm) queued[i]!.resolve(result.alarm);
+          else queued[i]!.reject(result?.error ?? noResult());
+        }
+      },
+      (err: Error) => {
+        for (const q of queued) q.reject(err);
+      },
     );
   }
+
+  private request<T>(message: { type: string } & Record<string, unknown>): Promise<T> {
+    // Sets asked before this request are sent before it.
+    if (this.queued !== undefined) this.sendQueued();
+    // `requestedAt`: the Alarm reads `when` against the instant of this call, not of its turn.
+    return this.call<T>({ ...message, requestedAt: this.runtime.clock.now() });
+  }
+
+  private call<T>(message: { type: string } & Record<string, unknown>): Promise<T> {
+    return this.runtime.call<T>(this.name, message, { timeoutMs: this.timeoutMs });
+  }
+}
+
+/** An answer to `alarm.setEach` that lacks an item's result (an actor of another version). */
+function noResult(): VigilError {
+  return new VigilError(
+    'INVALID_REPLY',
+    'the Alarm actor answered alarm.setEach with no result for this set',
+  );
+}
+
+/** A `set` waiting for the end of its tick (see `AlarmClient.sendQueued`). */
+interface QueuedSet {
+  input: AlarmInput & { requestedAt: number };
+  resolve: (alarm: Alarm) => void;
+  reject: (error: Error) => void;
 }

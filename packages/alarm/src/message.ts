@@ -46,6 +46,9 @@ export function encodeMessage(message: unknown, maxBytes: number = DEFAULT_MAX_M
     // (stateful) still ends here, typed.
     throw new InvalidPayloadError('$', `reading it threw: ${describeThrown(err)}`);
   }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: a text that short cannot be over the limit, and
+  // the byte count (a second pass over the text) is skipped.
+  if (text.length * 3 <= maxBytes) return text;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes);
   return text;
@@ -76,86 +79,100 @@ export function decodeMessage(text: string): Record<string, unknown> {
 type Problem = { path: string; reason: string } | 'too large' | undefined;
 
 /**
- * Walks the value once. `budget` tracks a lower bound of the JSON size so that a huge input is
+ * Walks the value once. `size` tracks a lower bound of the JSON size so that a huge input is
  * refused before `JSON.stringify` builds a huge string.
  */
 function check(root: unknown, maxBytes: number): Problem {
   if (!isPlainObject(root))
     return { path: '$', reason: `the message must be a plain object, got ${describe(root)}` };
-  const ancestors = new Set<object>();
-  let size = 0;
+  return under('$', new Walk(maxBytes).visit(root, 0));
+}
 
-  // Paths are built only on the way back up from a problem: a valid message (the hot path, on
-  // every set and every delivery) costs no string building.
-  const under = (segment: string, p: Problem): Problem =>
-    p === undefined || p === 'too large' ? p : { path: segment + p.path, reason: p.reason };
-  const here = (reason: string): Problem => ({ path: '', reason });
+// Paths are built only on the way back up from a problem: a valid message (the hot path, on
+// every set and every delivery) costs no string building.
+function under(segment: string, p: Problem): Problem {
+  return p === undefined || p === 'too large' ? p : { path: segment + p.path, reason: p.reason };
+}
 
-  const visit = (value: unknown, depth: number): Problem => {
+function here(reason: string): Problem {
+  return { path: '', reason };
+}
+
+/**
+ * One walk's state. A class rather than closures made per call: `check` runs for every message
+ * of every set, and closures made (and, under the TypeScript loader, named) per call cost more
+ * than the checks themselves on a small message.
+ */
+class Walk {
+  /** The objects on the path from the root to the value being visited (at most 64). */
+  private readonly ancestors: object[] = [];
+  private size = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  visit(value: unknown, depth: number): Problem {
     switch (typeof value) {
       case 'string':
-        size += value.length + 2;
-        return size > maxBytes ? 'too large' : undefined;
+        this.size += value.length + 2;
+        return this.size > this.maxBytes ? 'too large' : undefined;
       case 'boolean':
-        size += 4;
-        return size > maxBytes ? 'too large' : undefined;
+        this.size += 4;
+        return this.size > this.maxBytes ? 'too large' : undefined;
       case 'number':
         if (!Number.isFinite(value)) return here(`${value} is not representable in JSON`);
-        size += 1;
-        return size > maxBytes ? 'too large' : undefined;
+        this.size += 1;
+        return this.size > this.maxBytes ? 'too large' : undefined;
       case 'object':
         break;
       default:
         return here(`${describe(value)} is not JSON-serialisable`);
     }
     if (value === null) {
-      size += 4;
-      return size > maxBytes ? 'too large' : undefined;
+      this.size += 4;
+      return this.size > this.maxBytes ? 'too large' : undefined;
     }
     if (depth >= MAX_MESSAGE_DEPTH) return here(`nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
-    if (ancestors.has(value)) return here('circular reference');
+    if (this.ancestors.includes(value)) return here('circular reference');
     // Everything below reads the object, and a Proxy can throw on any read (instanceof,
     // Array.isArray on a revoked one, its keys, a property): one try covers them all, so the
     // problem is reported at this value's path and never escapes untyped.
     try {
-      return visitObject(value, depth);
+      return this.visitObject(value, depth);
     } catch (err) {
       return here(`reading it threw: ${describeThrown(err)}`);
     } finally {
-      ancestors.delete(value);
+      if (this.ancestors.at(-1) === value) this.ancestors.pop();
     }
-  };
+  }
 
-  const visitObject = (value: object, depth: number): Problem => {
+  private visitObject(value: object, depth: number): Problem {
     if (value instanceof Date) {
       return here('a Date would come back as a string; pass toISOString() or epoch milliseconds');
     }
     const isArray = Array.isArray(value);
     if (!isArray && !isPlainObject(value)) return here(`${describe(value)} is not a plain object or array`);
     if (Object.getOwnPropertySymbols(value).length > 0) return here('symbol keys are not JSON-serialisable');
-    ancestors.add(value);
-    size += 2;
+    this.ancestors.push(value);
+    this.size += 2;
     if (isArray) {
       for (let i = 0; i < value.length; i++) {
         if (!(i in value)) return { path: `[${i}]`, reason: 'sparse array hole' };
-        if (i > 0) size += 1;
-        const p = visit(value[i], depth + 1);
+        if (i > 0) this.size += 1;
+        const p = this.visit(value[i], depth + 1);
         if (p) return under(`[${i}]`, p);
       }
     } else {
       let first = true;
       for (const key of Object.keys(value)) {
         if (FORBIDDEN_KEYS.has(key)) return { path: segmentOf(key), reason: `key '${key}' is not allowed` };
-        size += key.length + (first ? 3 : 4);
+        this.size += key.length + (first ? 3 : 4);
         first = false;
-        const p = visit((value as Record<string, unknown>)[key], depth + 1);
+        const p = this.visit((value as Record<string, unknown>)[key], depth + 1);
         if (p) return under(segmentOf(key), p);
       }
     }
     return undefined;
-  };
-
-  return under('$', visit(root, 0));
+  }
 }
 
 function segmentOf(key: string): string {

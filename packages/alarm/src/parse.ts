@@ -82,6 +82,32 @@ export function parseWhen(when: unknown, options: ParseOptions): ParsedWhen {
   }
 }
 
+/**
+ * `parseWhen` for many inputs read against one reference instant and zone (the items of one
+ * batch of sets): each distinct text is parsed once (a batch of "tomorrow at 9am" runs chrono-node
+ * once, not once per item), and once one input was accepted (so the zone and the reference instant
+ * are good), an epoch-ms number that is a valid future instant is taken as it is. Every other
+ * input, and any input that is refused, goes through `parseWhen` itself, so the answers and the
+ * errors are exactly `parseWhen`'s. @internal
+ */
+export function whenReader(now: number, zone: string): (when: unknown) => number {
+  const texts = new Map<string, number>();
+  // parseWhen refuses a reference instant that is not epoch ms, and a bad zone, whatever the
+  // input: the fast path is only taken once parseWhen has accepted both (its first success).
+  let fast = false;
+  return (when) => {
+    if (fast && typeof when === 'number' && Number.isSafeInteger(when) && when >= now && when <= MAX_INSTANT)
+      return when;
+    let at = typeof when === 'string' ? texts.get(when) : undefined;
+    if (at === undefined) {
+      at = parseWhen(when, { now, zone }).at;
+      if (typeof when === 'string') texts.set(when, at);
+      fast = true;
+    }
+    return at;
+  };
+}
+
 function describeThrown(err: unknown): string {
   try {
     return err instanceof Error ? err.message : String(err);

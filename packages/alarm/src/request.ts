@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { InvalidOptionError, InvalidPayloadError, UnknownTargetError } from './errors.js';
 import { decodeMessage, encodeMessage } from './message.js';
 import type { ResolvedAlarmOptions, RetryBackoff } from './options.js';
-import { parseWhen, type When } from './parse.js';
+import { type When, whenReader } from './parse.js';
 import { type MisfirePolicy, type Recurrence, validateMisfire, validateRecurrence } from './recurrence.js';
 import type {
   AlarmRow,
@@ -124,15 +124,24 @@ export type Delivery<M extends Record<string, unknown> = Record<string, unknown>
   alarm: DeliveryInfo;
 };
 
-/** Requests understood by the Alarm actor (what `AlarmClient` sends). */
+/**
+ * Requests understood by the Alarm actor (what `AlarmClient` sends). `alarm.setEach` carries the
+ * `set`s of several callers, each with the instant its caller asked: each item is validated and
+ * answered on its own (a bad one is refused alone, with its typed error), and the valid ones are
+ * committed together.
+ */
 export type AlarmRequest =
   | ({ type: 'alarm.set'; requestedAt?: number } & AlarmInput)
   | { type: 'alarm.setMany'; items: AlarmInput[]; requestedAt?: number }
+  | { type: 'alarm.setEach'; items: (AlarmInput & { requestedAt?: number })[] }
   | { type: 'alarm.cancel'; id: number }
   | { type: 'alarm.get'; id: number }
   | { type: 'alarm.history'; id: number; filter?: { limit?: number; afterSeq?: number } }
   | { type: 'alarm.list'; filter?: ListFilter }
   | { type: 'alarm.stats' };
+
+/** One answer of `alarm.setEach`, in the order of its items. @internal */
+export type SetEachResult = { alarm: Alarm; error?: undefined } | { alarm?: undefined; error: Error };
 
 /** A W3C traceparent, version 00 (https://www.w3.org/TR/trace-context/#traceparent-header). */
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -151,52 +160,109 @@ export function prepareAlarm(
   isDeclared: (name: string) => boolean,
   options: Pick<ResolvedAlarmOptions, 'maxMessageBytes' | 'maxAttempts'>,
 ): NewAlarm {
-  if (typeof input !== 'object' || input === null)
-    throw new InvalidOptionError('alarm', input, 'must be an object');
-  const { at } = parseWhen(input.when, { now, zone });
-  const target = input.target;
-  if (typeof target !== 'string' || !isDeclared(target)) throw new UnknownTargetError(target);
-  const message = encodeMessage(input.message ?? {}, options.maxMessageBytes);
-  const type = input.message?.type;
+  return prepareAlarms([input], now, zone, isDeclared, options)[0]!;
+}
+
+/**
+ * `prepareAlarm` for every item of one batch (a `setMany`): the first bad item throws its typed
+ * error, and the caller refuses the whole batch, so bad input changes nothing. @internal
+ */
+export function prepareAlarms(
+  inputs: readonly unknown[],
+  now: number,
+  zone: string,
+  isDeclared: (name: string) => boolean,
+  options: Pick<ResolvedAlarmOptions, 'maxMessageBytes' | 'maxAttempts'>,
+): NewAlarm[] {
+  const preparer = new AlarmPreparer(now, zone, isDeclared, options);
+  const out = new Array<NewAlarm>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) out[i] = preparer.prepare(inputs[i]);
+  return out;
+}
+
+/**
+ * Validates the items of one batch read against one reference instant, doing once per batch what
+ * does not depend on the item (the service's default `maxAttempts`) and once per distinct value
+ * what depends on a value many items share: each `when` text is parsed once (`whenReader`), each
+ * target name looked up once. `prepare` throws the item's typed error, as `prepareAlarm` does.
+ * @internal
+ */
+export class AlarmPreparer {
+  private readonly readWhen: (when: unknown) => number;
+  private readonly declared = new Map<unknown, boolean>();
+  private defaultAttempts: number | undefined;
+
+  constructor(
+    private readonly now: number,
+    zone: string,
+    private readonly isDeclared: (name: string) => boolean,
+    private readonly options: Pick<ResolvedAlarmOptions, 'maxMessageBytes' | 'maxAttempts'>,
+  ) {
+    this.readWhen = whenReader(now, zone);
+  }
+
+  prepare(item: unknown): NewAlarm {
+    if (typeof item !== 'object' || item === null)
+      throw new InvalidOptionError('alarm', item, 'must be an object');
+    const input = item as AlarmInput;
+    const at = this.readWhen(input.when);
+    const target = input.target;
+    let known = this.declared.get(target);
+    if (known === undefined) {
+      known = typeof target === 'string' && this.isDeclared(target);
+      this.declared.set(target, known);
+    }
+    if (!known) throw new UnknownTargetError(target);
+    const message = encodeMessage(input.message ?? {}, this.options.maxMessageBytes);
+    checkReserved(input.message);
+    // Most sets give no options (absent or null, as before): they skip the parse, a few µs a set.
+    const opts =
+      input.options == null
+        ? NO_OPTIONS
+        : parseWith(SetOptionsSchema, input.options, (field, detail, value) => {
+            throw new InvalidOptionError(field || 'options', value, detail);
+          });
+    const recurrence = opts.recurrence === undefined ? null : validateRecurrence(opts.recurrence);
+    const misfire = opts.misfire === undefined ? null : validateMisfire(opts.misfire);
+    let maxAttempts = opts.maxAttempts;
+    if (maxAttempts === undefined) {
+      // The service's default is checked against the same bounds as a given value, once.
+      this.defaultAttempts ??= parseWith(MaxAttempts, this.options.maxAttempts, optionError('maxAttempts'));
+      maxAttempts = this.defaultAttempts;
+    }
+    const backoff = opts.backoff;
+    const trace = opts.trace;
+    return {
+      fireAt: at,
+      target: target as string,
+      message: trace === undefined ? message : withTrace(message, trace),
+      key: opts.key ?? null,
+      recurrence: recurrence ? JSON.stringify(recurrence) : null,
+      misfire: misfire ? JSON.stringify(misfire) : null,
+      maxAttempts,
+      backoff: backoff
+        ? JSON.stringify({ minMs: backoff.minMs, maxMs: backoff.maxMs, factor: backoff.factor })
+        : null,
+      createdAt: this.now,
+    };
+  }
+}
+
+/** Refuses the keys of a message that are Vigil's: a reserved `type`, and `alarm`. */
+function checkReserved(message: Record<string, unknown> | undefined): void {
+  if (message === undefined || message === null) return;
+  const type = message.type;
   if (typeof type === 'string' && isReservedType(type)) {
     // A stored vigil.shutdown would make its target exit at every delivery, and strike again
     // after every restart: the runtime's protocol (and XState's) is not the caller's to send.
     throw new InvalidPayloadError('$.type', `'${type}' is a reserved type (vigil.*, xstate.*)`);
   }
-  if (input.message && Object.hasOwn(input.message, 'alarm')) {
+  if (Object.hasOwn(message, 'alarm')) {
     throw new InvalidPayloadError(
       '$.alarm',
       "'alarm' is reserved: deliveries carry the alarm's id and attempt there",
     );
   }
-  // Most sets give no options (absent or null, as before): they skip the parse, a few µs a set.
-  const opts =
-    input.options == null
-      ? NO_OPTIONS
-      : parseWith(SetOptionsSchema, input.options, (field, detail, value) => {
-          throw new InvalidOptionError(field || 'options', value, detail);
-        });
-  const key = opts.key;
-  const recurrence = opts.recurrence === undefined ? null : validateRecurrence(opts.recurrence);
-  const misfire = opts.misfire === undefined ? null : validateMisfire(opts.misfire);
-  // The service's default is checked against the same bounds as a given value.
-  const maxAttempts =
-    opts.maxAttempts ?? parseWith(MaxAttempts, options.maxAttempts, optionError('maxAttempts'));
-  const backoff = opts.backoff;
-  const trace = opts.trace;
-  return {
-    fireAt: at,
-    target,
-    message: trace === undefined ? message : withTrace(message, trace),
-    key: key ?? null,
-    recurrence: recurrence ? JSON.stringify(recurrence) : null,
-    misfire: misfire ? JSON.stringify(misfire) : null,
-    maxAttempts,
-    backoff: backoff
-      ? JSON.stringify({ minMs: backoff.minMs, maxMs: backoff.maxMs, factor: backoff.factor })
-      : null,
-    createdAt: now,
-  };
 }
 
 // --- Schema of the options of one `set` ------------------------------------------------------

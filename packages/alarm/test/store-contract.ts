@@ -84,6 +84,42 @@ export function storeContract(name: string, backend: StoreBackend): void {
         expect((await store.stats()).total).toBe(0);
       });
 
+      it('a batch bigger than one INSERT statement: input order, keys deduplicated across statements', async () => {
+        // 300 rows span several multi-row statements (SQLite: 128 + 128 + 32 + 8 + 4); 'dup'
+        // appears twice inside the first statement and again past its boundary, 'pre' existed.
+        const [pre] = await store.insert([alarm(T0, { key: 'pre' })]);
+        const keyOf = (i: number) =>
+          [5, 127, 128, 299].includes(i) ? 'dup' : i === 200 ? 'pre' : i === 130 ? 'k130' : null;
+        const batch = Array.from({ length: 300 }, (_, i) => alarm(T0 + 1000 + i, { key: keyOf(i) }));
+        const res = await store.insert(batch);
+        expect(res).toHaveLength(300);
+        const created = res.flatMap((r, i) => (r.created ? [i] : []));
+        expect(created).toEqual(
+          Array.from({ length: 300 }, (_, i) => i).filter((i) => ![127, 128, 299, 200].includes(i)),
+        );
+        // Created rows carry their own item's fields, in input order, with increasing ids.
+        for (const i of created) expect(res[i]!.row.fireAt).toBe(T0 + 1000 + i);
+        const ids = created.map((i) => res[i]!.row.id);
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const i of [127, 128, 299]) expect(res[i]!.row).toEqual(res[5]!.row);
+        expect(res[200]!.row).toEqual(pre!.row);
+        // What insert answered is what is stored.
+        for (const i of [0, 5, 126, 129, 130, 255, 256, 298])
+          expect(await store.get(res[i]!.row.id)).toEqual(res[i]!.row);
+        expect((await store.stats()).total).toBe(1 + created.length);
+        expect((await store.list({ key: 'dup' })).map((r) => r.id)).toEqual([res[5]!.row.id]);
+      });
+
+      it('a bad row far into a big batch rejects all of it: bad input changes nothing', async () => {
+        await store.insert([alarm(T0)]);
+        const batch = Array.from({ length: 300 }, (_, i) => alarm(T0 + i, { key: `b${i}` }));
+        batch[250] = { ...batch[250]!, target: '' };
+        await expect(store.insert(batch)).rejects.toMatchObject({ code: 'STORE_INVALID_ROW' });
+        expect((await store.stats()).total).toBe(1);
+        expect(await store.list({ key: 'b0' })).toEqual([]);
+      });
+
       it('returns garbage JSON columns as raw text', async () => {
         const [r] = await store.insert([alarm(T0, { message: '{not json', recurrence: '\u0000garbage' })]);
         expect((await store.get(r!.row.id))?.message).toBe('{not json');
