@@ -35,6 +35,7 @@ import {
 import pg from 'pg';
 import { type ClockSkew, measureSkew, SERVER_NOW } from './clock.js';
 import { isUnavailable, toStoreError } from './errors.js';
+import { CHANNEL, Listener, payload } from './listen.js';
 import { migratePostgres } from './migrations.js';
 
 /** Options of `postgresStore` and `openPostgresStore`. */
@@ -167,6 +168,7 @@ class Store implements PostgresAlarmStore {
   #skew: ClockSkew = { skewMs: 0, rttMs: 0, appliedMs: 0, measuredAt: 0 };
   /** Distinct tokens handed out while some claim has expired (see `changeToken`). */
   #expiredWakes = 0;
+  #listener: Listener | undefined;
 
   constructor(options: Resolved) {
     this.#options = options;
@@ -194,6 +196,20 @@ class Store implements PostgresAlarmStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Calls `onChange(fireAt)` when another connection commits alarms, the earliest due at
+   * `fireAt` (0: unknown, after the listening connection was lost and came back: read again).
+   */
+  subscribe(onChange: (fireAt: number) => void): () => void {
+    if (this.#closed) return () => {};
+    this.#listener ??= new Listener(this.#options.connectionString, this.nodeId);
+    return this.#listener.subscribe(onChange);
+  }
+
+  clockSkewMs(): number {
+    return this.#skew.appliedMs;
   }
 
   async clockSkew(): Promise<ClockSkew> {
@@ -232,6 +248,10 @@ class Store implements PostgresAlarmStore {
         );
         out.push({ row: r.rows[0] as AlarmRow, created: true });
       }
+      // Wakes the other nodes (sent only if this commits); each compares it with its armed instant.
+      const created = out.filter((r) => r.created).map((r) => r.row.fireAt);
+      if (created.length > 0)
+        await c.query('SELECT pg_notify($1, $2)', [CHANNEL, payload(this.nodeId, Math.min(...created))]);
       return out;
     });
   }
@@ -502,6 +522,7 @@ class Store implements PostgresAlarmStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listener?.close();
     await this.#pool.end();
   }
 
