@@ -498,7 +498,13 @@ class Store implements PostgresAlarmStore {
       [],
     )) as Record<OccurrenceOutcome, number>[];
     const next = await this.nextPending();
-    return { byStatus, occurrences: { ...o! }, total, nextFireAt: next?.fireAt ?? null };
+    return {
+      byStatus,
+      occurrences: { ...o! },
+      total,
+      nextFireAt: next?.fireAt ?? null,
+      clockSkewMs: this.#skew.skewMs,
+    };
   }
 
   async changeToken(): Promise<number> {

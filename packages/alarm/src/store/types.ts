@@ -170,6 +170,13 @@ export interface StoreStats {
   occurrences: Record<OccurrenceOutcome, number>;
   nextFireAt: number | null;
   total: number;
+  /** A store with its own clock of record (PostgreSQL): this process's clock minus it, ms. */
+  clockSkewMs?: number;
+  /**
+   * A store shared by nodes that declare targets (PostgreSQL): pending alarms due now whose target
+   * no live node declares; they wait for one (or for their tolerance, then fail).
+   */
+  unrouted?: number;
 }
 
 /**
