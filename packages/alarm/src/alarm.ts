@@ -81,6 +81,9 @@ const GROUP_MAX_TURNS = 4;
 /** The prefetch window's bounds: rows, and bytes of stored messages (see ahead.ts). */
 const AHEAD_ROWS = 256;
 const AHEAD_BYTES = 1024 * 1024;
+/** First and longest wait before trying an unavailable store again (doubling in between). */
+const OUTAGE_MIN_MS = 100;
+const OUTAGE_MAX_MS = 5000;
 
 /** What the Alarm actor is started with. */
 export interface AlarmServiceInput {
@@ -165,6 +168,11 @@ class AlarmService {
   private pollTimer: unknown;
   private changeToken: number | undefined;
   private waitingForStart = false;
+  /** The store is unreachable: the last wait before trying again, and its timer. */
+  private outageMs = 0;
+  private outageTimer: unknown;
+  private pollStopped = false;
+  private unsubscribe: (() => void) | undefined;
   /**
    * Where the last `due` read stopped, in (fireAt, id) order. Every pending row before it is in
    * flight (handed out, outcome not committed yet) or belongs to a target in `passedOver`, so the
@@ -198,6 +206,8 @@ class AlarmService {
     );
     void this.pump();
     this.schedulePoll();
+    // A store shared with other nodes may tell of their sets at once; the poll stays as a net.
+    this.unsubscribe = this.store.subscribe?.((fireAt) => this.woken(fireAt));
   }
 
   handle(event: AlarmRequest | DueMessage | { type: string }): void {
@@ -235,6 +245,8 @@ class AlarmService {
     if (this.closed) return;
     this.closed = true;
     if (this.pollTimer !== undefined) this.clock.clearTimeout(this.pollTimer);
+    if (this.outageTimer !== undefined) this.clock.clearTimeout(this.outageTimer);
+    this.unsubscribe?.();
     // Sets not yet committed were never acknowledged; completions not yet committed leave their
     // alarms pending, to be delivered again after the restart (at least once).
     void this.store.close();
@@ -644,7 +656,8 @@ class AlarmService {
     }
     if (next.fireAt === this.armedAt) return;
     this.armedAt = next.fireAt;
-    this.runtime.send(timer, { type: 'timer.arm', at: next.fireAt });
+    // Due by the store's clock of record: a clock running ahead of it by `skew` wakes that late.
+    this.runtime.send(timer, { type: 'timer.arm', at: next.fireAt + (this.store.clockSkewMs?.() ?? 0) });
     const now = this.clock.now();
     if (this.events.has('alarm.armed')) {
       this.events.emit('alarm.armed', { id: next.id, fireAt: next.fireAt, inMs: next.fireAt - now, at: now });
@@ -941,12 +954,21 @@ class AlarmService {
   // -------------------------------------------------------------------------------------------
   // Writes by other connections (the CLI): `PRAGMA data_version` changes; go round again.
 
+  /** Another node stored alarms, the earliest at `fireAt`: read again if it may come first. */
+  private woken(fireAt: number): void {
+    if (this.closed) return;
+    if (this.armedAt !== null && fireAt >= this.armedAt && fireAt > this.clock.now()) return;
+    this.resetCursor();
+    void this.pump();
+  }
+
   private schedulePoll(): void {
     if (this.options.pollMs <= 0 || this.closed) return;
     this.pollTimer = this.clock.setTimeout(() => {
       this.pollTimer = undefined;
       this.store.changeToken().then(
         (token) => {
+          this.outageMs = 0;
           if (this.changeToken !== undefined && token !== this.changeToken) {
             this.resetCursor();
             void this.pump();
@@ -954,14 +976,40 @@ class AlarmService {
           this.changeToken = token;
           this.schedulePoll();
         },
-        (err) => this.crash(err),
+        (err) => {
+          this.pollStopped = true; // an outage's retry starts it again
+          this.crash(err);
+        },
       );
     }, this.options.pollMs);
   }
 
   private crash(err: unknown): void {
     if (this.closed) return;
+    // A database that cannot be reached (restarting, failing over) is waited for, not crashed
+    // on: a restart would find it just as unreachable and burn the supervisor's intensity.
+    // Sets meanwhile are answered with the error; outcomes wait in memory (see flushCompletions).
+    if ((err as { code?: unknown })?.code === 'STORE_UNAVAILABLE') {
+      this.retryLater();
+      return;
+    }
     exit(this.self, Exit.error(coerceError(err)));
+  }
+
+  /** Reads the store again after a growing wait; the poll, when it succeeds, resets the wait. */
+  private retryLater(): void {
+    if (this.outageTimer !== undefined) return;
+    this.outageMs = Math.min(Math.max(OUTAGE_MIN_MS, this.outageMs * 2), OUTAGE_MAX_MS);
+    this.outageTimer = this.clock.setTimeout(() => {
+      this.outageTimer = undefined;
+      if (this.closed) return;
+      this.resetCursor();
+      void this.pump();
+      if (this.pollStopped) {
+        this.pollStopped = false;
+        this.schedulePoll();
+      }
+    }, this.outageMs);
   }
 }
 

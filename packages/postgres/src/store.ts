@@ -1,11 +1,22 @@
 /**
  * The PostgreSQL alarm store: the `AlarmStore` contract of `@vigil/alarm` on a `pg` pool, with the
- * same rows and the same outcomes as the SQLite store (the shared contract suite checks both).
+ * same rows and the same outcomes as the SQLite store (the shared contract suite checks both),
+ * shared by several nodes.
  *
- * Invariants: every write is one transaction (a rejected write stored nothing); instants are
- * `bigint` epoch milliseconds, returned as JavaScript numbers (safe integers, checked on insert);
- * a database whose schema is newer than this code knows is refused before anything is written.
+ * Invariants:
+ * - every write is one transaction (a rejected write stored nothing); instants are `bigint` epoch
+ *   milliseconds, returned as JavaScript numbers (safe integers, checked on insert);
+ * - a database whose schema is newer than this code knows is refused before anything is written;
+ * - a due alarm is held by one node at a time: `due` claims the rows it returns (`FOR UPDATE SKIP
+ *   LOCKED`, so two nodes reading at once never get the same row) for `leaseMs`, recording the
+ *   node; rows another node holds under a valid lease are not returned; a lease that expired is
+ *   claimable by any node, and such a reclaim counts the lost holder's attempt (attempts + 1);
+ * - `complete` applies only to rows unclaimed or claimed by this node: a node whose lease expired
+ *   and was taken over cannot overwrite the new holder's record;
+ * - "due" is judged against the server's clock (see clock.ts): never early, whatever the node's.
  */
+
+import { hostname } from 'node:os';
 import {
   ALARM_STATUSES,
   type AlarmRow,
@@ -13,6 +24,7 @@ import {
   type AlarmStore,
   type Completion,
   type DueCursor,
+  InvalidOptionError,
   type ListFilter,
   type NewAlarm,
   type OccurrenceOutcome,
@@ -21,15 +33,58 @@ import {
   type StoreStats,
 } from '@vigil/alarm';
 import pg from 'pg';
+import { type ClockSkew, measureSkew, SERVER_NOW } from './clock.js';
+import { isUnavailable, toStoreError } from './errors.js';
+import { CHANNEL, Listener, payload } from './listen.js';
 import { migratePostgres } from './migrations.js';
+import { heartbeat, ROUTED, toleranceOf, unroutedDue } from './routing.js';
 
-/** Options of `openPostgresStore`. */
+/** Options of `postgresStore` and `openPostgresStore`. */
 export interface PostgresStoreOptions {
   /** A `postgres://` URL. */
   connectionString: string;
   /** Pool size. Default 4. */
   max?: number;
+  /**
+   * This node's id, recorded on the alarms it claims. Default: host name, process id and a random
+   * suffix, chosen once per `postgresStore(...)` call (so an Alarm restarted in the same process
+   * takes its own claims back at once). Give a stable id to let a node restarted after a crash
+   * take back its claims at once instead of after their lease.
+   */
+  nodeId?: string;
+  /**
+   * How long a claim on a due alarm lasts, ms (default 60 000: twice the Alarm's default
+   * `deliveryTimeoutMs`). Keep it above `deliveryTimeoutMs` plus a commit: a delivery still
+   * running when its lease ends may be delivered again by another node (at least once). A node
+   * that dies with claims loses nothing: another node reclaims them once the lease has passed
+   * (and its next poll, `pollMs`, has seen it).
+   */
+  leaseMs?: number;
+  /** This node's clock, for the skew measurement (default `Date.now`). Tests pass a skewed one. */
+  now?: () => number;
+  /**
+   * The targets this node delivers to: it claims only their alarms, and publishes them (see
+   * routing.ts). Default: every target (all nodes run the same tree).
+   */
+  targets?: readonly string[];
+  /** How often a claiming node refreshes its published declaration, ms (default 5000; live for 3). */
+  heartbeatMs?: number;
+  /**
+   * How long a due alarm whose target no live node declares may wait before it is marked
+   * `failed`, ms, for alarms without a misfire tolerance of their own (`skip`). Default: forever.
+   */
+  unroutedToleranceMs?: number;
 }
+
+/** An `AlarmStore` on PostgreSQL, with what a node sharing the database can report. */
+export interface PostgresAlarmStore extends AlarmStore {
+  /** The id this node records on its claims. */
+  readonly nodeId: string;
+  /** This node's clock against the server's, measured when the store connected. */
+  clockSkew(): Promise<ClockSkew>;
+}
+
+export type { ClockSkew } from './clock.js';
 
 const COLUMNS = `id, fire_at AS "fireAt", target, message, status, attempts, last_error AS "lastError",
   created_at AS "createdAt", fired_at AS "firedAt", settled_at AS "settledAt", key, recurrence, misfire,
@@ -41,6 +96,10 @@ const OCCURRENCE_COLUMNS = `alarm_id AS "alarmId", seq, scheduled_for AS "schedu
 const SELECT = `SELECT ${COLUMNS} FROM vigil_alarms`;
 const UNTOUCHED = `status = 'pending' AND cancel_requested_at IS NULL`;
 const DEFAULT_LIMIT = 100;
+const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_HEARTBEAT_MS = 5000;
+/** Unrouted alarms looked at per heartbeat. */
+const SWEEP_LIMIT = 100;
 
 // int8 (20) comes back as text by default: every bigint column here holds a safe integer.
 const types = {
@@ -54,38 +113,152 @@ const types = {
 
 type Client = pg.PoolClient;
 
+interface Resolved {
+  connectionString: string;
+  max: number;
+  nodeId: string;
+  leaseMs: number;
+  now: () => number;
+  targets: readonly string[] | undefined;
+  heartbeatMs: number;
+  unroutedToleranceMs: number | undefined;
+}
+
+function resolve(options: PostgresStoreOptions): Resolved {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('(options)', options, 'must be an object');
+  const { connectionString, max = 4, leaseMs = DEFAULT_LEASE_MS, now = Date.now } = options;
+  if (typeof connectionString !== 'string' || connectionString === '')
+    throw new InvalidOptionError('connectionString', connectionString, 'must be a postgres:// URL');
+  if (!Number.isSafeInteger(max) || max < 1)
+    throw new InvalidOptionError('max', max, 'must be an integer >= 1');
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1)
+    throw new InvalidOptionError('leaseMs', leaseMs, 'must be an integer number of ms >= 1');
+  if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'must be a function');
+  const nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  if (typeof nodeId !== 'string' || nodeId === '')
+    throw new InvalidOptionError('nodeId', nodeId, 'must be a non-empty string');
+  const { targets, heartbeatMs = DEFAULT_HEARTBEAT_MS, unroutedToleranceMs } = options;
+  if (
+    targets !== undefined &&
+    (!Array.isArray(targets) || !targets.every((t) => typeof t === 'string' && t !== ''))
+  )
+    throw new InvalidOptionError('targets', targets, 'must be an array of target names');
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 1)
+    throw new InvalidOptionError('heartbeatMs', heartbeatMs, 'must be an integer number of ms >= 1');
+  if (
+    unroutedToleranceMs !== undefined &&
+    !(Number.isFinite(unroutedToleranceMs) && unroutedToleranceMs >= 0)
+  )
+    throw new InvalidOptionError('unroutedToleranceMs', unroutedToleranceMs, 'must be a number of ms >= 0');
+  return {
+    connectionString,
+    max,
+    nodeId,
+    leaseMs,
+    now,
+    targets: targets === undefined ? undefined : [...targets],
+    heartbeatMs,
+    unroutedToleranceMs,
+  };
+}
+
+/**
+ * The PostgreSQL alarm store as the `store` option of `alarmSupervisor`: a factory the Alarm
+ * calls at each (re)start. Options are checked now (`InvalidOptionError`); the store connects
+ * (and creates or migrates its tables) on its first call, so the factory stays synchronous. A
+ * database that cannot be reached then rejects calls with `STORE_UNAVAILABLE` (the Alarm backs
+ * off and retries), one from a newer Vigil with `STORE_SCHEMA_TOO_NEW` (the Alarm fails to run).
+ * Every store the factory makes is the same node (one `nodeId`).
+ *
+ * @example
+ * alarmSupervisor({ store: postgresStore({ connectionString: 'postgres://localhost/vigil' }) });
+ */
+export function postgresStore(options: PostgresStoreOptions): () => PostgresAlarmStore {
+  const resolved = resolve(options);
+  return () => new Store(resolved);
+}
+
 /**
  * Opens a PostgreSQL alarm store, creating or migrating its tables. Rejects with
- * `SchemaTooNewError` for a database from a newer Vigil, `StoreError` when it cannot connect.
+ * `SchemaTooNewError` for a database from a newer Vigil, `StoreError` when it cannot connect
+ * (`STORE_UNAVAILABLE` when the server cannot be reached).
  *
  * @example
  * const store = await openPostgresStore({ connectionString: 'postgres://localhost/vigil' });
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<AlarmStore> {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 4, types });
-  // An idle client's error (the server went away) must not crash the process: the next query fails.
-  pool.on('error', () => {});
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresAlarmStore> {
+  const store = new Store(resolve(options));
   try {
-    const client = await pool.connect();
-    try {
-      await migratePostgres(client, options.connectionString);
-    } finally {
-      client.release();
-    }
+    await store.ready('open');
   } catch (err) {
-    await pool.end().catch(() => {});
-    throw toStoreError(err, 'open');
+    await store.close();
+    throw err;
   }
-  return new PostgresAlarmStore(pool);
+  return store;
 }
 
-class PostgresAlarmStore implements AlarmStore {
+class Store implements PostgresAlarmStore {
+  readonly nodeId: string;
+  readonly #options: Resolved;
   readonly #pool: pg.Pool;
   #closed = false;
   #writes = 0;
+  /** The connection, migration and skew measurement; forgotten when it fails, so a call retries. */
+  #opening: Promise<void> | undefined;
+  #skew: ClockSkew = { skewMs: 0, rttMs: 0, appliedMs: 0, measuredAt: 0 };
+  /** Distinct tokens handed out while some claim has expired (see `changeToken`). */
+  #expiredWakes = 0;
+  #listener: Listener | undefined;
+  /** Publishing this node's declaration (from its first claim on), and the next heartbeat. */
+  #publishing: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(pool: pg.Pool) {
-    this.#pool = pool;
+  constructor(options: Resolved) {
+    this.#options = options;
+    this.nodeId = options.nodeId;
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: options.max, types });
+    // An idle client's error (the server went away) must not crash the process: the next query fails.
+    this.#pool.on('error', () => {});
+  }
+
+  /** Connects, migrates and measures the clock once; rejects (and retries on the next call) on failure. */
+  ready(operation: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', operation, 'the store is closed'));
+    this.#opening ??= this.#open().catch((err) => {
+      this.#opening = undefined;
+      throw toStoreError(err, 'open');
+    });
+    return this.#opening;
+  }
+
+  async #open(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await migratePostgres(client, this.#options.connectionString);
+      this.#skew = await measureSkew(client, this.#options.now);
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Calls `onChange(fireAt)` when another connection commits alarms, the earliest due at
+   * `fireAt` (0: unknown, after the listening connection was lost and came back: read again).
+   */
+  subscribe(onChange: (fireAt: number) => void): () => void {
+    if (this.#closed) return () => {};
+    this.#listener ??= new Listener(this.#options.connectionString, this.nodeId);
+    return this.#listener.subscribe(onChange);
+  }
+
+  clockSkewMs(): number {
+    return this.#skew.appliedMs;
+  }
+
+  async clockSkew(): Promise<ClockSkew> {
+    await this.ready('clockSkew');
+    return { ...this.#skew };
   }
 
   async insert(alarms: readonly NewAlarm[]): Promise<{ row: AlarmRow; created: boolean }[]> {
@@ -119,6 +292,10 @@ class PostgresAlarmStore implements AlarmStore {
         );
         out.push({ row: r.rows[0] as AlarmRow, created: true });
       }
+      // Wakes the other nodes (sent only if this commits); each compares it with its armed instant.
+      const created = out.filter((r) => r.created).map((r) => r.row.fireAt);
+      if (created.length > 0)
+        await c.query('SELECT pg_notify($1, $2)', [CHANNEL, payload(this.nodeId, Math.min(...created))]);
       return out;
     });
   }
@@ -205,36 +382,69 @@ class PostgresAlarmStore implements AlarmStore {
   }
 
   async nextPending(after?: number): Promise<AlarmRow | undefined> {
-    const rows =
-      after === undefined
-        ? await this.#query(
-            'nextPending',
-            `${SELECT} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`,
-            [],
-          )
-        : await this.#query(
-            'nextPending',
-            `${SELECT} WHERE status = 'pending' AND fire_at > $1 ORDER BY fire_at, id LIMIT 1`,
-            [after],
-          );
+    // `after` is the node's now: translated to the server's clock, and never past the server's
+    // now, so an alarm due by the node's clock but not yet by the server's is still the next one.
+    // A node that declares targets waits only for theirs.
+    const mine = this.#options.targets;
+    const params: unknown[] = mine === undefined ? [] : [mine];
+    let sql = `${SELECT} WHERE status = 'pending'${mine === undefined ? '' : ' AND target = ANY($1::text[])'}`;
+    if (after !== undefined) {
+      params.push(after - this.#skew.appliedMs);
+      sql += ` AND fire_at > LEAST($${params.length}::int8, ${SERVER_NOW})`;
+    }
+    const rows = await this.#query('nextPending', `${sql} ORDER BY fire_at, id LIMIT 1`, params);
     return rows[0] as AlarmRow | undefined;
   }
 
-  async due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]> {
+  /**
+   * Claims and returns the due rows this node may deliver: pending, due by the server's clock
+   * (and by `now` translated to it), and unclaimed, claimed by this node, or under an expired
+   * lease. Rows another transaction has locked are skipped, not waited for.
+   */
+  async due(
+    now: number,
+    limit: number,
+    after?: DueCursor,
+    exceptTargets?: readonly string[],
+  ): Promise<AlarmRow[]> {
     const n = Math.max(0, Math.trunc(limit));
-    return (
-      after === undefined
-        ? await this.#query(
-            'due',
-            `${SELECT} WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at, id LIMIT $2`,
-            [now, n],
-          )
-        : await this.#query(
-            'due',
-            `${SELECT} WHERE status = 'pending' AND fire_at <= $1 AND (fire_at, id) > ($2, $3) ORDER BY fire_at, id LIMIT $4`,
-            [now, after.fireAt, after.id, n],
-          )
-    ) as AlarmRow[];
+    if (n === 0) return [];
+    await this.ready('due');
+    // A node is published before its first claim, so others see what it declares.
+    this.#publishing ??= this.#beat(false);
+    await this.#publishing;
+    const params: unknown[] = [this.nodeId, this.#options.leaseMs, now - this.#skew.appliedMs, n];
+    let where = '';
+    if (this.#options.targets !== undefined) {
+      params.push(this.#options.targets);
+      where += ` AND a.target = ANY($${params.length}::text[])`;
+    }
+    if (after !== undefined) {
+      params.push(after.fireAt, after.id);
+      where += ` AND (a.fire_at, a.id) > ($${params.length - 1}::int8, $${params.length}::int8)`;
+    }
+    if (exceptTargets !== undefined && exceptTargets.length > 0) {
+      params.push([...exceptTargets]);
+      where += ` AND a.target <> ALL($${params.length}::text[])`;
+    }
+    const rows = (await this.#query(
+      'due',
+      `WITH srv AS (SELECT ${SERVER_NOW} AS t),
+       c AS (
+         SELECT a.id AS cid, a.claimed_by AS prev FROM vigil_alarms a, srv
+         WHERE a.status = 'pending' AND a.fire_at <= LEAST($3::int8, srv.t)
+           AND (a.claimed_by IS NULL OR a.claimed_by = $1 OR a.lease_until <= srv.t)${where}
+         ORDER BY a.fire_at, a.id LIMIT $4
+         FOR UPDATE OF a SKIP LOCKED
+       )
+       UPDATE vigil_alarms SET claimed_by = $1, lease_until = (SELECT t FROM srv) + $2::int8,
+         -- a lease that expired in another node's hands: its attempt counts, delivered or not
+         attempts = attempts + CASE WHEN c.prev IS NOT NULL AND c.prev <> $1 THEN 1 ELSE 0 END
+       FROM c WHERE id = c.cid
+       RETURNING ${COLUMNS}`,
+      params,
+    )) as AlarmRow[];
+    return rows.sort((x, y) => x.fireAt - y.fireAt || x.id - y.id);
   }
 
   async complete(batch: readonly Completion[]): Promise<number[]> {
@@ -243,9 +453,15 @@ class PostgresAlarmStore implements AlarmStore {
       const cancelled: number[] = [];
       for (const x of batch) {
         let changed = 0;
+        // Only a row nobody else holds: once another node has reclaimed it, its record is theirs.
         const run = async (sql: string, params: unknown[]) =>
-          (await c.query(`UPDATE vigil_alarms SET ${sql} WHERE id = $1 AND ${UNTOUCHED}`, [x.id, ...params]))
-            .rowCount ?? 0;
+          (
+            await c.query(
+              `UPDATE vigil_alarms SET ${sql}, claimed_by = NULL, lease_until = NULL
+               WHERE id = $1 AND ${UNTOUCHED} AND (claimed_by IS NULL OR claimed_by = $${params.length + 2})`,
+              [x.id, ...params, this.nodeId],
+            )
+          ).rowCount ?? 0;
         switch (x.kind) {
           case 'fired':
             changed =
@@ -331,29 +547,96 @@ class PostgresAlarmStore implements AlarmStore {
       [],
     )) as Record<OccurrenceOutcome, number>[];
     const next = await this.nextPending();
-    return { byStatus, occurrences: { ...o! }, total, nextFireAt: next?.fireAt ?? null };
+    const [u] = (await this.#query(
+      'stats',
+      `SELECT count(*)::int8 AS n FROM vigil_alarms a WHERE status = 'pending' AND fire_at <= ${SERVER_NOW} AND NOT ${ROUTED}`,
+      [],
+    )) as { n: number }[];
+    return {
+      byStatus,
+      occurrences: { ...o! },
+      total,
+      nextFireAt: next?.fireAt ?? null,
+      clockSkewMs: this.#skew.skewMs,
+      unrouted: u!.n,
+    };
   }
 
   async changeToken(): Promise<number> {
     // Every write transaction draws from this sequence just before COMMIT; minus this store's own
     // draws, it changes only when another connection wrote. (A draw whose COMMIT then failed
-    // changes it too: a spurious re-read, never a missed one.)
+    // changes it too: a spurious re-read, never a missed one.) A claim whose lease has expired
+    // (its node died or hangs) is a change too, though nobody wrote: while one exists the token
+    // is a fresh negative number (never a sequence value), so the Alarm's poll reads again and
+    // its `due` reclaims the row.
     const [r] = (await this.#query(
       'changeToken',
-      `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM vigil_change_seq`,
-      [],
-    )) as { v: number }[];
+      `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vigil_change_seq) AS v,
+         EXISTS (SELECT 1 FROM vigil_alarms WHERE status = 'pending' AND claimed_by IS NOT NULL
+           AND claimed_by <> $1 AND lease_until <= ${SERVER_NOW}
+           AND ($2::text[] IS NULL OR target = ANY($2::text[]))) AS expired`,
+      [this.nodeId, this.#options.targets ?? null],
+    )) as { v: number; expired: boolean }[];
+    if (r!.expired) return -++this.#expiredWakes;
     return r!.v - this.#writes;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listener?.close();
+    if (this.#heartbeat !== undefined) clearTimeout(this.#heartbeat);
+    // A node that closes stops declaring its targets at once (a crashed one: when its row expires).
+    if (this.#publishing !== undefined)
+      await this.#pool.query('DELETE FROM vigil_nodes WHERE node_id = $1', [this.nodeId]).catch(() => {});
     await this.#pool.end();
   }
 
+  /**
+   * Publishes this node's declaration, then fails the unrouted alarms whose tolerance has passed,
+   * and plans the next heartbeat. Its own failures wait for the next heartbeat (a node that
+   * cannot reach the database cannot claim either).
+   */
+  async #beat(sweep: boolean): Promise<void> {
+    const o = this.#options;
+    try {
+      await heartbeat(this.#pool, this.nodeId, o.targets, o.heartbeatMs * 3, this.#skew.skewMs);
+      if (sweep) await this.#sweep();
+    } catch {
+      // Next heartbeat.
+    }
+    if (this.#closed) return;
+    this.#heartbeat = setTimeout(() => void this.#beat(true), o.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  async #sweep(): Promise<void> {
+    for (const row of await unroutedDue(this.#pool, SWEEP_LIMIT)) {
+      const tolerance = toleranceOf(row, this.#options.unroutedToleranceMs);
+      const waited = row.now - row.fireAt;
+      if (tolerance === undefined || waited <= tolerance) continue;
+      const reason = `no live node declares target '${row.target}' (waited ${waited} ms, tolerance ${tolerance} ms)`;
+      await this.#tx('route', async (c) => {
+        const r = await c.query(
+          `UPDATE vigil_alarms a SET status = 'failed', settled_at = $2, last_error = $3,
+             failed_count = failed_count + 1, claimed_by = NULL, lease_until = NULL
+           WHERE id = $1 AND status = 'pending' AND (claimed_by IS NULL OR lease_until <= ${SERVER_NOW})
+             AND NOT ${ROUTED}`,
+          [row.id, row.now, reason],
+        );
+        // A series fails as a whole (no occurrence of it can be delivered); its history says so.
+        if ((r.rowCount ?? 0) > 0 && row.recurrence !== null)
+          await c.query(
+            `INSERT INTO vigil_occurrences (alarm_id, seq, scheduled_for, attempts, outcome, error, settled_at)
+             VALUES ($1, $2, $3, $4, 'failed', $5, $6) ON CONFLICT DO NOTHING`,
+            [row.id, row.occurrence, row.scheduledFor, row.attempts, reason, row.now],
+          );
+      });
+    }
+  }
+
   async #query(operation: string, sql: string, params: unknown[]): Promise<unknown[]> {
-    if (this.#closed) throw new StoreError('STORE_CLOSED', operation, 'the store is closed');
+    await this.ready(operation);
     try {
       return (await this.#pool.query(sql, params)).rows;
     } catch (err) {
@@ -362,13 +645,14 @@ class PostgresAlarmStore implements AlarmStore {
   }
 
   async #tx<T>(operation: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreError('STORE_CLOSED', operation, 'the store is closed');
+    await this.ready(operation);
     let client: Client;
     try {
       client = await this.#pool.connect();
     } catch (err) {
       throw toStoreError(err, operation);
     }
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -377,10 +661,12 @@ class PostgresAlarmStore implements AlarmStore {
       this.#writes++;
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection that died must leave the pool, not serve the next call.
+      if (isUnavailable(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
       throw toStoreError(err, operation);
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 }
@@ -446,6 +732,7 @@ async function settleCancelled(c: Client, x: Completion): Promise<boolean> {
   }
   await c.query(
     `UPDATE vigil_alarms SET status = $1, fired_at = coalesce($2, fired_at), attempts = $3,
+       claimed_by = NULL, lease_until = NULL,
        last_error = coalesce($4, last_error), settled_at = $5, delivered_count = delivered_count + $6,
        missed_count = missed_count + $7, failed_count = failed_count + $8 WHERE id = $9`,
     [status, firedAt, attempts, error, at, ...counts, x.id],
@@ -485,17 +772,4 @@ function checkNewAlarm(a: NewAlarm) {
     backoff: text('backoff', a.backoff),
     maxAttempts,
   };
-}
-
-/** Maps a `pg` error to a typed `StoreError`, keeping it as `cause`. */
-export function toStoreError(err: unknown, operation: string): StoreError {
-  if (err instanceof StoreError || (err as { code?: unknown })?.code === 'STORE_SCHEMA_TOO_NEW')
-    return err as StoreError;
-  const code = (err as { code?: unknown })?.code;
-  const detail = err instanceof Error ? err.message : String(err);
-  if (code === '53100') return new StoreError('STORE_FULL', operation, detail, { cause: err });
-  if (code === '40001' || code === '40P01' || code === '55P03')
-    return new StoreError('STORE_BUSY', operation, detail, { cause: err });
-  if (code === '25006') return new StoreError('STORE_READONLY', operation, detail, { cause: err });
-  return new StoreError('STORE_FAILED', operation, detail, { cause: err });
 }
