@@ -6,7 +6,7 @@
  */
 import type { StoreErrorCode } from '@vigil/alarm';
 import { VigilError } from '@vigil/runtime';
-import { toStoreError } from './store.js';
+import { toStoreError } from './errors.js';
 
 /** A run store operation failed; nothing of a rejected write was stored. */
 export class RunStoreError extends VigilError {

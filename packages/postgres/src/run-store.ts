@@ -93,7 +93,7 @@ function checkOptions(options: PostgresRunStoreOptions): PostgresRunStoreOptions
       throw new InvalidOptionError(field, v, 'must be an integer >= 1');
   };
   if (typeof options !== 'object' || options === null)
-    throw new InvalidOptionError('options', options, 'must be an object { connectionString, ... }');
+    throw new InvalidOptionError('(options)', options, 'must be an object { connectionString, ... }');
   if (typeof options.connectionString !== 'string' || options.connectionString === '')
     throw new InvalidOptionError('connectionString', options.connectionString, 'must be a postgres:// URL');
   count('max', options.max);

@@ -114,16 +114,16 @@ it('read-only: reads what a writer stored, and the server refuses its writes', a
   expect((await sql(url, 'SELECT id FROM vigil_workflow_runs')).length).toBe(1);
 });
 
-it('an unreachable server rejects with a typed RunStoreError', async () => {
+it('an unreachable server rejects with a typed RunStoreError (STORE_UNAVAILABLE)', async () => {
   const err = await openPostgresRunStore({ connectionString: 'postgres://postgres@127.0.0.1:1/none' }).catch(
     (e) => e,
   );
-  expect(err).toMatchObject({ name: 'RunStoreError', code: 'STORE_FAILED', operation: 'open' });
+  expect(err).toMatchObject({ name: 'RunStoreError', code: 'STORE_UNAVAILABLE', operation: 'open' });
   expect(err.message).toMatch(/^workflow run store open failed: /);
 });
 
 it.each([
-  ['options', null],
+  ['(options)', null],
   ['connectionString', { connectionString: '' }],
   ['max', { connectionString: 'postgres://x', max: 0 }],
   ['maxLocks', { connectionString: 'postgres://x', maxLocks: 1.5 }],
