@@ -13,8 +13,8 @@ import { postgresStore } from '@vigil/postgres';
 import { createRuntime, type Runtime, reply, worker } from '@vigil/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { run } from '../src/program.js';
 import { type Cluster, startCluster } from '../../postgres/test/cluster.js';
+import { run } from '../src/program.js';
 import { tempDir } from './helpers.js';
 
 let runtime: Runtime | undefined;
