@@ -1,10 +1,14 @@
 /**
- * Two Schedulers (two runtimes, as two nodes) on one PostgreSQL run store, signalling the same
- * run at the same moment, round after round. Per-run exclusion comes from the database's row lock
+ * Two Schedulers (two runtimes, as two nodes) on one PostgreSQL run store.
+ *
+ * Step workflows: both nodes signal the same run at the same moment, round after round. Per-run exclusion comes from the database's row lock
  * (`withRun`), so of two concurrent signals on a waiting run exactly the first is accepted and the
  * second finds the run running (SIGNAL_NOT_AWAITED); no accepted signal is lost and no step's
  * outcome overwrites another's: every accepted signal has its own seq in the history and its own
  * `add` step, and the counter the steps keep equals the number of accepted signals.
+ *
+ * Machine workflows: signals taken in turn by the two nodes each build on the state the other
+ * committed: a node whose live actor is behind the stored run restores it from the store first.
  *
  * Each runtime's Alarm keeps its own SQLite file here: the step a signal schedules runs on the node
  * that accepted the signal, and the test is about the run store alone, not about sharing alarms.
@@ -14,8 +18,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alarmSupervisor } from '@vigil/alarm';
 import { createRuntime, type Runtime } from '@vigil/runtime';
-import { defineWorkflow, schedulerWorker, WorkflowClient, waitFor } from '@vigil/workflow';
+import {
+  defineMachineWorkflow,
+  defineWorkflow,
+  schedulerWorker,
+  WorkflowClient,
+  waitFor,
+} from '@vigil/workflow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { assign, createMachine } from 'xstate';
 import { openPostgresRunStore, postgresRunStore } from '../src/index.js';
 import { type Cluster, startCluster } from './cluster.js';
 
@@ -39,6 +50,27 @@ const counter = defineWorkflow<{ n: number }>({
   },
 });
 
+const tally = defineMachineWorkflow({
+  name: 'tally',
+  machine: createMachine({
+    types: {} as { context: { count: number; by: string[] } },
+    context: { count: 0, by: [] },
+    initial: 'open',
+    states: {
+      open: {
+        on: {
+          inc: {
+            actions: assign(({ context, event }) => ({
+              count: context.count + 1,
+              by: [...context.by, (event as unknown as { node: string }).node],
+            })),
+          },
+        },
+      },
+    },
+  }),
+});
+
 interface Node {
   runtime: Runtime;
   workflows: WorkflowClient;
@@ -48,7 +80,7 @@ async function node(name: string, url: string): Promise<Node> {
   const runtime = createRuntime({ callTimeoutMs: 30_000 });
   await runtime.start([
     alarmSupervisor({ db: join(dir, `${name}.db`) }),
-    schedulerWorker({ store: postgresRunStore({ connectionString: url }), workflows: [counter] }),
+    schedulerWorker({ store: postgresRunStore({ connectionString: url }), workflows: [counter, tally] }),
   ]);
   return { runtime, workflows: new WorkflowClient(runtime, { timeoutMs: 30_000 }) };
 }
@@ -117,6 +149,28 @@ it('concurrent signals from two nodes on one run: one accepted at a time, none l
       expect(run?.seq).toBe(2 + 2 * accepted);
     } finally {
       await store.close();
+    }
+  } finally {
+    await Promise.all(nodes.map((n) => n.runtime.stop()));
+  }
+});
+
+it('a machine run signalled in turn by two nodes: each signal builds on the state the other committed', async () => {
+  cluster.createDatabase('two_nodes_machine');
+  const url = cluster.url('two_nodes_machine');
+  const nodes = [await node('ma', url), await node('mb', url)];
+  try {
+    await nodes[0]!.workflows.start('tally', {}, { runId: 't1' });
+    // Each node first takes an event, so that both hold a live actor of the run; from then on,
+    // every signal finds the other node's commit ahead of its own actor.
+    const order = ['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b'];
+    for (const who of order) {
+      const n = who === 'a' ? nodes[0]! : nodes[1]!;
+      await n.workflows.signal('t1', 'inc', { node: who });
+    }
+    for (const n of nodes) {
+      const run = await n.workflows.get('t1');
+      expect(run).toMatchObject({ status: 'running', context: { count: order.length, by: order } });
     }
   } finally {
     await Promise.all(nodes.map((n) => n.runtime.stop()));
