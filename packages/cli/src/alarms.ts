@@ -26,10 +26,13 @@ import {
 } from '@vigil/alarm';
 import { type Command, Option } from 'commander';
 import type { Context } from './context.js';
-import { openForReading, openForWriting, withStore } from './db.js';
+import { location, openForReading, openForWriting, withStore } from './db.js';
 import { CliError } from './errors.js';
 import { cell, fields, instant, instantFromNow, json, NONE, table, wallClock } from './format.js';
 import { parseId, parseName, parseStatuses, positiveInt } from './options.js';
+
+/** What `--db` takes, in every alarm command's help. */
+const DB_HELP = 'alarm database: a SQLite file or a postgres:// URL';
 
 interface DbOptions {
   db: string;
@@ -44,7 +47,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
   alarms
     .command('list')
     .description('list alarms in id order, a page at a time')
-    .requiredOption('--db <file>', 'alarm database (SQLite)')
+    .requiredOption('--db <file>', DB_HELP)
     .option(
       '--status <list>',
       'only these statuses, comma-separated (pending,fired,failed,cancelled,missed)',
@@ -59,7 +62,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
       async (o: DbOptions & { status?: AlarmStatus[]; target?: string; limit?: number; after?: number }) => {
         const zone = ctx.zone(o.tz);
         const limit = o.limit ?? 100;
-        const rows = await withStore(openForReading(ctx.path(o.db)), (store) =>
+        const rows = await withStore(openForReading(location(ctx, o.db)), (store) =>
           store.list({ status: o.status, target: o.target, limit, afterId: o.after }),
         );
         if (o.json) return ctx.out(json(rows.map(toAlarm)));
@@ -89,12 +92,12 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .command('get')
     .description('show one alarm')
     .argument('<id>', 'alarm id', parseId)
-    .requiredOption('--db <file>', 'alarm database (SQLite)')
+    .requiredOption('--db <file>', DB_HELP)
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
     .option('--json', 'print the alarm as JSON')
     .action(async (id: number, o: DbOptions) => {
       const zone = ctx.zone(o.tz);
-      const row = await withStore(openForReading(ctx.path(o.db)), (store) => store.get(id));
+      const row = await withStore(openForReading(location(ctx, o.db)), (store) => store.get(id));
       if (!row) throw notFound(id);
       ctx.out(o.json ? json(toAlarm(row)) : describe(row, zone, ctx.now()));
     });
@@ -103,7 +106,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .command('history')
     .description("show an alarm's settled occurrences (a recurring alarm's series), oldest first")
     .argument('<id>', 'alarm id', parseId)
-    .requiredOption('--db <file>', 'alarm database (SQLite)')
+    .requiredOption('--db <file>', DB_HELP)
     .option('--limit <n>', 'at most this many occurrences (default 100)', positiveInt(100_000))
     .option('--after <seq>', 'only occurrences after this number (next page)', parseId)
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
@@ -111,7 +114,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .action(async (id: number, o: DbOptions & { limit?: number; after?: number }) => {
       const zone = ctx.zone(o.tz);
       const limit = o.limit ?? 100;
-      const found = await withStore(openForReading(ctx.path(o.db)), async (store) => {
+      const found = await withStore(openForReading(location(ctx, o.db)), async (store) => {
         const row = await store.get(id);
         return row ? { row, history: await store.history(id, limit, o.after ?? 0) } : undefined;
       });
@@ -148,14 +151,14 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .command('cancel')
     .description('cancel a pending alarm (a recurring alarm: the whole series)')
     .argument('<id>', 'alarm id', parseId)
-    .requiredOption('--db <file>', 'alarm database (SQLite)')
+    .requiredOption('--db <file>', DB_HELP)
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
     .option('--json', 'print the alarm as JSON')
     .action(async (id: number, o: DbOptions) => {
       const zone = ctx.zone(o.tz);
       const now = ctx.now();
       const { before, after } = await withStore(
-        openForWriting(ctx.path(o.db), { create: false }),
+        openForWriting(location(ctx, o.db), { create: false }),
         async (store) => {
           const before = await store.get(id);
           if (!before) throw notFound(id);
@@ -190,12 +193,12 @@ export function registerAlarms(program: Command, ctx: Context): void {
   alarms
     .command('stats')
     .description('count alarms by status and show the next one due')
-    .requiredOption('--db <file>', 'alarm database (SQLite)')
+    .requiredOption('--db <file>', DB_HELP)
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
     .option('--json', 'print JSON: { byStatus, occurrences, total, nextFireAt }')
     .action(async (o: DbOptions) => {
       const zone = ctx.zone(o.tz);
-      const stats = await withStore(openForReading(ctx.path(o.db)), (store) => store.stats());
+      const stats = await withStore(openForReading(location(ctx, o.db)), (store) => store.stats());
       if (o.json) return ctx.out(json(stats));
       const { delivered, missed, failed } = stats.occurrences;
       ctx.out(
@@ -214,7 +217,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .argument('<when>', "'tomorrow at 9am', 'in 5 minutes', '2026-12-01T09:00', ...")
     .requiredOption('--target <name>', 'registered name of the actor that receives the message', parseName)
     .requiredOption('--message <json>', 'the message, a JSON object')
-    .requiredOption('--db <file>', 'alarm database (SQLite); created if absent')
+    .requiredOption('--db <file>', `${DB_HELP}; created if absent`)
     .option('--tz <zone>', 'IANA zone WHEN and --cron are read in (default: the system zone)')
     .option('--key <key>', 'idempotency key: setting the same key again returns the first alarm')
     .addOption(new Option('--every <duration>', "repeat at this interval ('1 day', '90m')").conflicts('cron'))
@@ -239,7 +242,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
       ) => {
         const zone = ctx.zone(o.tz);
         const now = ctx.now();
-        const path = ctx.path(o.db);
+        const where = location(ctx, o.db);
         let message: unknown;
         try {
           message = JSON.parse(o.message);
@@ -264,7 +267,7 @@ export function registerAlarms(program: Command, ctx: Context): void {
         };
         // Validate everything before the database is opened (or created): bad input changes nothing.
         const newAlarm = prepareAlarm(input, now, zone, anyTarget, SET_DEFAULTS);
-        const [result] = await withStore(openForWriting(path, { create: true }), (store) =>
+        const [result] = await withStore(openForWriting(where, { create: true }), (store) =>
           store.insert([newAlarm]),
         );
         const { row, created } = result!;

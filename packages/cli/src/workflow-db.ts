@@ -1,7 +1,8 @@
 /**
- * Read-only access to the Scheduler's workflow runs (tables `workflow_runs` and `workflow_history`
- * in the same database file as the alarms), through the `RunStore` interface, opened on the SQLite
- * store for inspection: never created, never migrated, and refused when a newer Scheduler wrote it.
+ * Read-only access to the Scheduler's workflow runs, through the `RunStore` interface: in the same
+ * SQLite file as the alarms (tables `workflow_runs` and `workflow_history`), or, when `--db` is a
+ * `postgres://` URL, in the PostgreSQL run store's tables. Opened for inspection: never created,
+ * never migrated, refused when a newer Scheduler wrote them (PostgreSQL transactions are read-only).
  */
 
 import { VigilError } from '@vigil/runtime';
@@ -12,7 +13,7 @@ import {
   type RunStatus,
   type RunStore,
 } from '@vigil/workflow';
-import { requireFile } from './db.js';
+import { isPostgresUrl, requireFile } from './db.js';
 import { CliError } from './errors.js';
 
 /** Filter and page of `list`, in id order. */
@@ -23,15 +24,33 @@ export interface RunQuery {
   limit: number;
 }
 
-/** A read-only view of the workflow tables of an existing database file. */
+/** A read-only view of the workflow tables of an existing database (file or PostgreSQL). */
 export class WorkflowReader {
   readonly #store: RunStore;
 
-  /** Throws DB_NOT_FOUND, NO_WORKFLOWS, STORE_SCHEMA_TOO_NEW, or STORE_* when the file is not readable. */
-  constructor(path: string) {
-    requireFile(path);
+  private constructor(store: RunStore) {
+    this.#store = store;
+  }
+
+  /**
+   * Opens the runs at `where` (a file path or a postgres:// URL). Rejects with DB_NOT_FOUND,
+   * NO_WORKFLOWS, STORE_SCHEMA_TOO_NEW, or STORE_* when the database is not readable.
+   */
+  static async open(where: string): Promise<WorkflowReader> {
+    if (isPostgresUrl(where)) {
+      // Loaded only for a URL: a command on a file starts no slower for the PostgreSQL driver.
+      const { openPostgresRunStore } = await import('@vigil/postgres');
+      try {
+        return new WorkflowReader(
+          await openPostgresRunStore({ connectionString: where, readonly: true, max: 1 }),
+        );
+      } catch (err) {
+        throw storeError(err);
+      }
+    }
+    requireFile(where);
     try {
-      this.#store = openSqliteRunStore(path, { readonly: true });
+      return new WorkflowReader(openSqliteRunStore(where, { readonly: true }));
     } catch (err) {
       throw storeError(err);
     }

@@ -1,12 +1,13 @@
 /**
- * `vigil workflows list | show`: workflow runs of the Scheduler, read from the same database file
- * as the alarms (see `workflow-db.ts`).
+ * `vigil workflows list | show`: workflow runs of the Scheduler, read from the same database as
+ * the alarms, a SQLite file or PostgreSQL (see `workflow-db.ts`).
  */
 
 import type { RunRecord } from '@vigil/workflow';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Context } from './context.js';
+import { location } from './db.js';
 import { CliError } from './errors.js';
 import { cell, fields, instant, instantFromNow, json, NONE, table, wallClock } from './format.js';
 import { parseName, positiveInt } from './options.js';
@@ -21,7 +22,10 @@ export function registerWorkflows(program: Command, ctx: Context): void {
   workflows
     .command('list')
     .description('list workflow runs in id order, a page at a time')
-    .requiredOption('--db <file>', 'database (SQLite) shared by the alarms and the Scheduler')
+    .requiredOption(
+      '--db <file>',
+      'database shared by the alarms and the Scheduler: a SQLite file or a postgres:// URL',
+    )
     .option(
       '--status <list>',
       `only these statuses, comma-separated (${RUN_STATUSES.join(',')})`,
@@ -44,7 +48,7 @@ export function registerWorkflows(program: Command, ctx: Context): void {
       }) => {
         const zone = ctx.zone(o.tz);
         const limit = o.limit ?? 100;
-        const runs = await read(ctx.path(o.db), (r) =>
+        const runs = await read(location(ctx, o.db), (r) =>
           r.list({ status: o.status, workflow: o.workflow, afterId: o.after, limit }),
         );
         if (o.json) return ctx.out(json(runs));
@@ -82,12 +86,15 @@ export function registerWorkflows(program: Command, ctx: Context): void {
     .command('show')
     .description('show one workflow run and its history')
     .argument('<id>', 'run id')
-    .requiredOption('--db <file>', 'database (SQLite) shared by the alarms and the Scheduler')
+    .requiredOption(
+      '--db <file>',
+      'database shared by the alarms and the Scheduler: a SQLite file or a postgres:// URL',
+    )
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
     .option('--json', 'print JSON: { run, history }')
     .action(async (id: string, o: { db: string; tz?: string; json?: boolean }) => {
       const zone = ctx.zone(o.tz);
-      const { run, history } = await read(ctx.path(o.db), async (r) => ({
+      const { run, history } = await read(location(ctx, o.db), async (r) => ({
         run: await r.get(id),
         history: await r.history(id),
       }));
@@ -114,8 +121,8 @@ export function registerWorkflows(program: Command, ctx: Context): void {
     });
 }
 
-async function read<T>(path: string, fn: (reader: WorkflowReader) => Promise<T>): Promise<T> {
-  const reader = new WorkflowReader(path);
+async function read<T>(where: string, fn: (reader: WorkflowReader) => Promise<T>): Promise<T> {
+  const reader = await WorkflowReader.open(where);
   try {
     return await fn(reader);
   } finally {

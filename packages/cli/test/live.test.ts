@@ -1,15 +1,19 @@
 /**
  * A `set` or `cancel` from the CLI while a runtime holds the same database is picked up by that
- * runtime: SQLite allows a second writer in WAL mode, and the Alarm polls `PRAGMA data_version`.
+ * runtime: SQLite allows a second writer in WAL mode, and the Alarm polls `PRAGMA data_version`;
+ * on PostgreSQL (`--db postgres://...`, a throwaway cluster) the Alarm's poll of the store's change
+ * token sees the CLI's committed write the same way.
  * This test uses the real clock on purpose: it is about two connections and real polling, end
  * to end. It waits for the delivery events themselves, never for a fixed time: a wait that is too
  * short under load would fail, and one long enough would hide a slow pickup.
  */
 import { join } from 'node:path';
 import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
+import { postgresStore } from '@vigil/postgres';
 import { createRuntime, type Runtime, reply, worker } from '@vigil/runtime';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
+import { type Cluster, startCluster } from '../../postgres/test/cluster.js';
 import { run } from '../src/program.js';
 import { tempDir } from './helpers.js';
 
@@ -56,7 +60,10 @@ async function startRuntime(db: string) {
     deliveredIds.add(e.id);
     waiters.get(e.id)?.();
   });
-  await runtime.start([alarmSupervisor({ db }), worker('Sink', sink)]);
+  const alarms = db.startsWith('postgres://')
+    ? alarmSupervisor({ store: postgresStore({ connectionString: db }) })
+    : alarmSupervisor({ db });
+  await runtime.start([alarms, worker('Sink', sink)]);
   return { runtime, deliveries };
 }
 
@@ -68,9 +75,24 @@ function delivered(id: number): Promise<void> {
   });
 }
 
-describe('the CLI and a running runtime share one database', () => {
+let cluster: Cluster;
+beforeAll(async () => {
+  cluster = await startCluster();
+}, 60_000);
+afterAll(() => cluster?.stop());
+
+let databases = 0;
+/** A new database of the kind `kind`: a file path, or the URL of an empty PostgreSQL database. */
+function database(kind: string, name: string): string {
+  if (kind === 'SQLite') return join(tempDir(), `${name}.db`);
+  const db = `live_${++databases}`;
+  cluster.createDatabase(db);
+  return cluster.url(db);
+}
+
+describe.each(['SQLite', 'PostgreSQL'])('the CLI and a running runtime share one database (%s)', (kind) => {
   it('a CLI set for now is delivered by the running runtime within 1 s', async () => {
-    const db = join(tempDir(), 'live.db');
+    const db = database(kind, 'live');
     const { deliveries } = await startRuntime(db);
     const at = new Date(Date.now() + 100).toISOString();
     const setAt = Date.now();
@@ -98,7 +120,7 @@ describe('the CLI and a running runtime share one database', () => {
   });
 
   it('a CLI cancel stops an alarm the running runtime had armed', async () => {
-    const db = join(tempDir(), 'cancel.db');
+    const db = database(kind, 'cancel');
     const { runtime: rt, deliveries } = await startRuntime(db);
     const alarms = new AlarmClient(rt);
     const alarm = await alarms.set(Date.now() + 1500, 'Sink', { type: 'hi' });

@@ -188,13 +188,13 @@ export class MachineRunner {
 
   /** After a restart: restores the actor from its snapshot and sets every pending delay's alarm again. */
   async restore(run: RunRecord, workflow: MachineWorkflow): Promise<void> {
-    const live = this.live.get(run.id) ?? (await this.create(run, workflow, run.snapshot));
+    const live = await this.actorOf(run, workflow);
     if (!live.ended) await this.arm(live);
   }
 
   /** A delay's alarm was delivered: sends its event if the delay is still pending under number `n`. */
   async fire(run: RunRecord, workflow: MachineWorkflow, delayId: string, n: unknown): Promise<void> {
-    const live = this.live.get(run.id) ?? (await this.create(run, workflow, run.snapshot));
+    const live = await this.actorOf(run, workflow);
     if (live.ended) return;
     const pending = live.timers.pending[delayId];
     if (!pending || pending.n !== n) return;
@@ -205,7 +205,7 @@ export class MachineRunner {
 
   /** A signal: sends `event` to the machine. */
   async send(run: RunRecord, workflow: MachineWorkflow, event: EventObject): Promise<void> {
-    const live = this.live.get(run.id) ?? (await this.create(run, workflow, run.snapshot));
+    const live = await this.actorOf(run, workflow);
     if (live.ended) return;
     await this.drive(live, event, 'signal');
   }
@@ -242,6 +242,20 @@ export class MachineRunner {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /**
+   * The actor of `run` as stored (`run` is read under the run's lock): the live one, unless the
+   * stored run is ahead of what this actor last committed. That happens when several nodes share
+   * the run store: another node's Scheduler took an event for this run meanwhile, and this actor's
+   * state is stale, so it is stopped (its records stay) and restored from the stored snapshot. On
+   * one node the live actor is never behind: every commit of the run went through it.
+   */
+  private async actorOf(run: RunRecord, workflow: MachineWorkflow): Promise<Live> {
+    const live = this.live.get(run.id);
+    if (live && live.run.seq >= run.seq) return live;
+    if (live) this.drop(run.id, false);
+    return this.create(run, workflow, run.snapshot);
+  }
 
   /**
    * Creates (or restores) and starts a run's actor. A snapshot the machine cannot take back (the

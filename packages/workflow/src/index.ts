@@ -1,7 +1,8 @@
 /**
  * `@vigil/workflow`: the Scheduler, a target actor that runs durable workflows (steps chained by
  * alarms) and durable XState machines (their `after` delays become alarms); `WorkflowClient` to
- * start, signal and read runs; the SQLite run store the CLI reads.
+ * start, signal and read runs; the `RunStore` interface and its SQLite implementation (the
+ * PostgreSQL one is in `@vigil/postgres`).
  */
 import './events.js';
 
@@ -25,6 +26,7 @@ export {
   UnknownRunError,
   UnknownWorkflowError,
 } from './errors.js';
+export { KeyedMutex } from './keyed-mutex.js';
 export type { SchedulerOptions, SchedulerRequest } from './scheduler.js';
 export { schedulerWorker } from './scheduler.js';
 export { RUN_SCHEMA_VERSION } from './store/migrations.js';

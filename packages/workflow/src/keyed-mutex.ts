@@ -8,7 +8,16 @@
  * memory.
  *
  * Process-local by design: the SQLite run store's `withRun` is built on it, since one process
- * writes that file. A store shared by several processes excludes in the database instead.
+ * writes that file. A store shared by several processes excludes in the database instead, and
+ * may queue its own calls on this first (call order within the process).
+ */
+/**
+ * A mutex per key, in process: work on one key runs one piece at a time, in call order. Exported
+ * for `RunStore` implementations (their `withRun` within one process).
+ *
+ * @example
+ * const runs = new KeyedMutex();
+ * await runs.run('run-1', async () => save(await load('run-1')));
  */
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<void>>();

@@ -71,8 +71,19 @@ import type { RunInfo, Workflow } from './workflow.js';
 
 /** Options of `schedulerWorker`. */
 export interface SchedulerOptions {
-  /** SQLite database path: use the alarm service's file, so runs and alarms live together. */
-  db: string;
+  /**
+   * SQLite database path: use the alarm service's file, so runs and alarms live together.
+   * Required unless `store` is given (then ignored).
+   */
+  db?: string;
+  /**
+   * Builds the run store; called at each (re)start of the Scheduler, which reads its active runs
+   * back. Default: the SQLite store of `db`. Several nodes share runs with the PostgreSQL store.
+   *
+   * @example
+   * schedulerWorker({ store: postgresRunStore({ connectionString }), workflows: [followUp] });
+   */
+  store?: () => RunStore;
   /** Every workflow that runs may belong to. A run of a workflow missing here fails with a reason. */
   workflows: Workflow[];
   /** Registered name of the Scheduler (default 'Scheduler'); its alarms target this name. */
@@ -99,7 +110,7 @@ interface SchedulerInput {
   runtime: Runtime;
   name: string;
   alarmName: string;
-  db: string;
+  store: () => RunStore;
   zone: string | undefined;
   alarmMaxAttempts: number;
   workflows: WorkflowVersions;
@@ -132,8 +143,9 @@ export class SchedulerService {
       maxAttempts: input.alarmMaxAttempts,
       closed: () => this.closed,
     });
-    // Opening is synchronous: a database that cannot be opened fails the actor's start.
-    this.store = openSqliteRunStore(input.db);
+    // Opening is synchronous: a SQLite database that cannot be opened fails the actor's start (a
+    // store that connects in the background rejects its first call instead: recover() crashes).
+    this.store = input.store();
     const host: MachineHost = {
       clock: this.clock,
       save: (run, entries) => this.store.save(run, entries),
@@ -648,13 +660,15 @@ export function schedulerWorker(options: SchedulerOptions): WorkerSpec {
   const zone = o.zone === undefined ? undefined : checkZone(o.zone);
   // Several versions of one workflow may be registered; the same version twice is refused.
   const workflows = new WorkflowVersions(o.workflows);
-  const { name, alarmName, db, alarmMaxAttempts } = o;
+  const { name, alarmName, db, store, alarmMaxAttempts } = o;
+  // `db` is a non-empty string whenever `store` is absent: the schema's last check.
+  const open = store ?? (() => openSqliteRunStore(db as string));
   return worker(name, schedulerLogic, {
     input: ({ runtime }: { runtime: Runtime }) => ({
       runtime,
       name,
       alarmName,
-      db,
+      store: open,
       zone,
       alarmMaxAttempts,
       workflows,
@@ -675,27 +689,40 @@ const isWorkflow = (w: unknown): w is Workflow =>
   ((w as Workflow).kind === 'steps' || (w as Workflow).kind === 'machine') &&
   typeof (w as Workflow).name === 'string';
 
-const OptionsSchema = v.object(
-  {
-    db: v.pipe(v.string('must be a database path'), v.minLength(1, 'must be a database path')),
-    workflows: v.array(
-      v.custom<Workflow>(isWorkflow, 'must come from defineWorkflow or defineMachineWorkflow'),
-      'must be an array',
-    ),
-    // checked by checkZone, whose INVALID_ZONE callers already know
-    zone: v.optional(v.unknown()),
-    name: v.optional(Name, 'Scheduler'),
-    alarmName: v.optional(Name, 'Alarm'),
-    alarmMaxAttempts: v.optional(
-      v.pipe(
-        v.number('must be an integer >= 1'),
-        v.safeInteger('must be an integer >= 1'),
-        v.minValue(1, 'must be an integer >= 1'),
+const DB = "must be a database path, or give 'store'";
+const OptionsSchema = v.pipe(
+  v.object(
+    {
+      db: v.optional(v.pipe(v.string(DB), v.minLength(1, DB))),
+      store: v.optional(
+        v.custom<() => RunStore>(
+          (value) => typeof value === 'function',
+          'must be a function returning a RunStore',
+        ),
       ),
-      1000,
-    ),
-  },
-  'must be an object { db, workflows, ... }',
+      workflows: v.array(
+        v.custom<Workflow>(isWorkflow, 'must come from defineWorkflow or defineMachineWorkflow'),
+        'must be an array',
+      ),
+      // checked by checkZone, whose INVALID_ZONE callers already know
+      zone: v.optional(v.unknown()),
+      name: v.optional(Name, 'Scheduler'),
+      alarmName: v.optional(Name, 'Alarm'),
+      alarmMaxAttempts: v.optional(
+        v.pipe(
+          v.number('must be an integer >= 1'),
+          v.safeInteger('must be an integer >= 1'),
+          v.minValue(1, 'must be an integer >= 1'),
+        ),
+        1000,
+      ),
+    },
+    'must be an object { db, workflows, ... }',
+  ),
+  v.forward(
+    v.check((o) => o.store !== undefined || o.db !== undefined, DB),
+    ['db'],
+  ),
 );
 
 /** `workflow.start`: `at` is parsed by `parseWhen` and `context` by `encodeMessage`, their own edges. */

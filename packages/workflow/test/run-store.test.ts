@@ -1,108 +1,39 @@
 /**
- * The SQLite run store through the `RunStore` interface: what the Scheduler and the CLI rely on
- * (insert once, save with history in one transaction, per-run exclusion, read-only opening).
+ * The SQLite run store: the shared RunStore contract (run-store-contract.ts), then what only this
+ * backend has: its row in the file's `vigil_schema`, read-only opening, migration of old files.
  */
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, RUN_SCHEMA_VERSION } from '../src/store/migrations.js';
 import { openSqliteRunStore } from '../src/store/sqlite.js';
-import type { RunRecord, RunStore } from '../src/store/types.js';
+import type { RunStore } from '../src/store/types.js';
+import { run, runStoreContract } from './run-store-contract.js';
 import { tempDb } from './scheduler-helpers.js';
 
-let db: string;
-let cleanup: () => void;
-let store: RunStore;
-
-beforeEach(() => {
-  ({ db, cleanup } = tempDb());
-  store = openSqliteRunStore(db);
-});
-afterEach(async () => {
-  await store.close();
-  cleanup();
-});
-
-const run = (id: string, overrides: Partial<RunRecord> = {}): RunRecord => ({
-  id,
-  workflow: 'wf',
-  kind: 'steps',
-  status: 'running',
-  step: 'a',
-  seq: 1,
-  attempt: 1,
-  nextAt: 1000,
-  alarmId: null,
-  context: { n: 1 },
-  input: null,
-  waiting: null,
-  snapshot: null,
-  timers: null,
-  result: null,
-  error: null,
-  createdAt: 1,
-  updatedAt: 1,
-  endedAt: null,
-  ...overrides,
+const cleanups: (() => void)[] = [];
+runStoreContract('SQLite', {
+  async open() {
+    const temp = tempDb();
+    cleanups.push(temp.cleanup);
+    return openSqliteRunStore(temp.db);
+  },
+  cleanup() {
+    for (const c of cleanups.splice(0)) c();
+  },
 });
 
-const line = (seq: number, outcome: string) => ({
-  seq,
-  step: 'a',
-  attempt: 1,
-  startedAt: 5,
-  endedAt: 6,
-  outcome,
-  detail: null,
-});
+describe('RunStore (SQLite only)', () => {
+  let db: string;
+  let cleanup: () => void;
+  let store: RunStore;
 
-describe('RunStore (SQLite)', () => {
-  it('inserts a run once: the same id again changes nothing', async () => {
-    expect(await store.insert(run('r1'))).toBe(true);
-    expect(await store.insert(run('r1', { workflow: 'other' }))).toBe(false);
-    expect((await store.get('r1'))?.workflow).toBe('wf');
+  beforeEach(() => {
+    ({ db, cleanup } = tempDb());
+    store = openSqliteRunStore(db);
   });
-
-  it('saves the run and its history lines together, and lists active runs', async () => {
-    await store.insert(run('r1'));
-    await store.insert(run('r2'));
-    await store.save(run('r1', { seq: 2, step: 'b' }), [line(1, 'next')]);
-    await store.save(run('r2', { status: 'completed', endedAt: 9 }), [line(1, 'end')]);
-    expect(await store.get('r1')).toMatchObject({ seq: 2, step: 'b', context: { n: 1 } });
-    expect(await store.history('r1')).toEqual([line(1, 'next')]);
-    expect((await store.active()).map((r) => r.id)).toEqual(['r1']);
-    expect((await store.list({ status: 'completed' })).map((r) => r.id)).toEqual(['r2']);
-  });
-
-  it('records an alarm id only for the seq it was set for', async () => {
-    await store.insert(run('r1', { seq: 3 }));
-    await store.setAlarmId('r1', 2, 41);
-    expect((await store.get('r1'))?.alarmId).toBeNull();
-    await store.setAlarmId('r1', 3, 42);
-    expect((await store.get('r1'))?.alarmId).toBe(42);
-  });
-
-  it('withRun excludes other work on the same run until it settles', async () => {
-    const order: string[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const first = store.withRun('r1', async () => {
-      order.push('first start');
-      await held;
-      order.push('first end');
-    });
-    const second = store.withRun('r1', async () => {
-      order.push('second');
-    });
-    const other = store.withRun('r2', async () => {
-      order.push('other run');
-    });
-    await other;
-    expect(order).toEqual(['first start', 'other run']);
-    release();
-    await Promise.all([first, second]);
-    expect(order).toEqual(['first start', 'other run', 'first end', 'second']);
+  afterEach(async () => {
+    await store.close();
+    cleanup();
   });
 
   it('records its version in vigil_schema, never in PRAGMA user_version', async () => {

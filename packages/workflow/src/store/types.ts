@@ -90,7 +90,7 @@ export interface RunFilter {
 
 /**
  * Where workflow runs are kept. Implementations: `openSqliteRunStore` (one process writes the
- * file); a PostgreSQL store for several nodes is planned against this same interface.
+ * file) and, for several nodes sharing one database, `postgresRunStore` of `@vigil/postgres`.
  */
 export interface RunStore {
   /** One run, or undefined. */
@@ -116,10 +116,10 @@ export interface RunStore {
    * different ids runs concurrently. Calls on one id run in call order within a process.
    *
    * This is where per-run exclusion lives, so that it can follow the backend: the SQLite store,
-   * whose file has one writing process, uses an in-process keyed mutex; a PostgreSQL store would
-   * hold a lock in the database (an advisory lock on the run id) for the duration of `work`.
-   * `work` may be long (a step calling an API): implementations must not hold a transaction open
-   * across it.
+   * whose file has one writing process, uses an in-process keyed mutex; the PostgreSQL store holds
+   * a row lock in the database, on a connection of its own, for the duration of `work`.
+   * `work` may be long (a step calling an API) and writes through this same store: its writes
+   * must commit at once, never wait for the lock `withRun` holds, nor for the end of `work`.
    */
   withRun<T>(runId: string, work: () => Promise<T>): Promise<T>;
   /** Closes the store; idempotent. Pending `withRun` work is not waited for. */
