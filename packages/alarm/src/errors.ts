@@ -137,6 +137,8 @@ export type StoreErrorCode =
   | 'STORE_CORRUPT'
   | 'STORE_CLOSED'
   | 'STORE_INVALID_ROW'
+  /** The database cannot be reached (refused, connection lost, shutting down): try again later. */
+  | 'STORE_UNAVAILABLE'
   | 'STORE_FAILED';
 
 /**

@@ -2,7 +2,8 @@
  * Versioned schema of the PostgreSQL store. `vigil_schema` holds one row with the version; each
  * migration runs in the transaction that bumps it, under an advisory lock so that several nodes
  * starting at once migrate exactly once. The raw JSON columns are bytea, not text: PostgreSQL text
- * cannot hold NUL, and the store keeps whatever text it was given (garbage included). A database at a newer version is refused, never touched.
+ * cannot hold NUL, and the store keeps whatever text it was given (garbage included). A database
+ * at a newer version is refused, never touched.
  */
 import { SchemaTooNewError } from '@vigil/alarm';
 import type pg from 'pg';
@@ -45,6 +46,11 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (alarm_id, seq)
    );
    CREATE SEQUENCE vigil_change_seq;`,
+  // v2, leases: a due alarm is claimed by one node (`claimed_by`) until `lease_until` (server
+  // time, epoch ms). The index serves the "has a claim expired?" probe of every node's poll.
+  `ALTER TABLE vigil_alarms ADD COLUMN claimed_by text, ADD COLUMN lease_until int8;
+   CREATE INDEX vigil_alarms_leases ON vigil_alarms (lease_until)
+     WHERE status = 'pending' AND claimed_by IS NOT NULL;`,
 ];
 
 /** The schema version this code writes. */

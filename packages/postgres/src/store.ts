@@ -1,11 +1,22 @@
 /**
  * The PostgreSQL alarm store: the `AlarmStore` contract of `@vigil/alarm` on a `pg` pool, with the
- * same rows and the same outcomes as the SQLite store (the shared contract suite checks both).
+ * same rows and the same outcomes as the SQLite store (the shared contract suite checks both),
+ * shared by several nodes.
  *
- * Invariants: every write is one transaction (a rejected write stored nothing); instants are
- * `bigint` epoch milliseconds, returned as JavaScript numbers (safe integers, checked on insert);
- * a database whose schema is newer than this code knows is refused before anything is written.
+ * Invariants:
+ * - every write is one transaction (a rejected write stored nothing); instants are `bigint` epoch
+ *   milliseconds, returned as JavaScript numbers (safe integers, checked on insert);
+ * - a database whose schema is newer than this code knows is refused before anything is written;
+ * - a due alarm is held by one node at a time: `due` claims the rows it returns (`FOR UPDATE SKIP
+ *   LOCKED`, so two nodes reading at once never get the same row) for `leaseMs`, recording the
+ *   node; rows another node holds under a valid lease are not returned; a lease that expired is
+ *   claimable by any node, and such a reclaim counts the lost holder's attempt (attempts + 1);
+ * - `complete` applies only to rows unclaimed or claimed by this node: a node whose lease expired
+ *   and was taken over cannot overwrite the new holder's record;
+ * - "due" is judged against the server's clock (see clock.ts): never early, whatever the node's.
  */
+
+import { hostname } from 'node:os';
 import {
   ALARM_STATUSES,
   type AlarmRow,
@@ -13,6 +24,7 @@ import {
   type AlarmStore,
   type Completion,
   type DueCursor,
+  InvalidOptionError,
   type ListFilter,
   type NewAlarm,
   type OccurrenceOutcome,
@@ -21,15 +33,44 @@ import {
   type StoreStats,
 } from '@vigil/alarm';
 import pg from 'pg';
+import { type ClockSkew, measureSkew, SERVER_NOW } from './clock.js';
+import { toStoreError } from './errors.js';
 import { migratePostgres } from './migrations.js';
 
-/** Options of `openPostgresStore`. */
+/** Options of `postgresStore` and `openPostgresStore`. */
 export interface PostgresStoreOptions {
   /** A `postgres://` URL. */
   connectionString: string;
   /** Pool size. Default 4. */
   max?: number;
+  /**
+   * This node's id, recorded on the alarms it claims. Default: host name, process id and a random
+   * suffix, chosen once per `postgresStore(...)` call (so an Alarm restarted in the same process
+   * takes its own claims back at once). Give a stable id to let a node restarted after a crash
+   * take back its claims at once instead of after their lease.
+   */
+  nodeId?: string;
+  /**
+   * How long a claim on a due alarm lasts, ms (default 60 000: twice the Alarm's default
+   * `deliveryTimeoutMs`). Keep it above `deliveryTimeoutMs` plus a commit: a delivery still
+   * running when its lease ends may be delivered again by another node (at least once). A node
+   * that dies with claims loses nothing: another node reclaims them once the lease has passed
+   * (and its next poll, `pollMs`, has seen it).
+   */
+  leaseMs?: number;
+  /** This node's clock, for the skew measurement (default `Date.now`). Tests pass a skewed one. */
+  now?: () => number;
 }
+
+/** An `AlarmStore` on PostgreSQL, with what a node sharing the database can report. */
+export interface PostgresAlarmStore extends AlarmStore {
+  /** The id this node records on its claims. */
+  readonly nodeId: string;
+  /** This node's clock against the server's, measured when the store connected. */
+  clockSkew(): Promise<ClockSkew>;
+}
+
+export type { ClockSkew } from './clock.js';
 
 const COLUMNS = `id, fire_at AS "fireAt", target, message, status, attempts, last_error AS "lastError",
   created_at AS "createdAt", fired_at AS "firedAt", settled_at AS "settledAt", key, recurrence, misfire,
@@ -41,6 +82,7 @@ const OCCURRENCE_COLUMNS = `alarm_id AS "alarmId", seq, scheduled_for AS "schedu
 const SELECT = `SELECT ${COLUMNS} FROM vigil_alarms`;
 const UNTOUCHED = `status = 'pending' AND cancel_requested_at IS NULL`;
 const DEFAULT_LIMIT = 100;
+const DEFAULT_LEASE_MS = 60_000;
 
 // int8 (20) comes back as text by default: every bigint column here holds a safe integer.
 const types = {
@@ -54,38 +96,109 @@ const types = {
 
 type Client = pg.PoolClient;
 
+interface Resolved {
+  connectionString: string;
+  max: number;
+  nodeId: string;
+  leaseMs: number;
+  now: () => number;
+}
+
+function resolve(options: PostgresStoreOptions): Resolved {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidOptionError('(options)', options, 'must be an object');
+  const { connectionString, max = 4, leaseMs = DEFAULT_LEASE_MS, now = Date.now } = options;
+  if (typeof connectionString !== 'string' || connectionString === '')
+    throw new InvalidOptionError('connectionString', connectionString, 'must be a postgres:// URL');
+  if (!Number.isSafeInteger(max) || max < 1)
+    throw new InvalidOptionError('max', max, 'must be an integer >= 1');
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1)
+    throw new InvalidOptionError('leaseMs', leaseMs, 'must be an integer number of ms >= 1');
+  if (typeof now !== 'function') throw new InvalidOptionError('now', now, 'must be a function');
+  const nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  if (typeof nodeId !== 'string' || nodeId === '')
+    throw new InvalidOptionError('nodeId', nodeId, 'must be a non-empty string');
+  return { connectionString, max, nodeId, leaseMs, now };
+}
+
+/**
+ * The PostgreSQL alarm store as the `store` option of `alarmSupervisor`: a factory the Alarm
+ * calls at each (re)start. Options are checked now (`InvalidOptionError`); the store connects
+ * (and creates or migrates its tables) on its first call, so the factory stays synchronous. A
+ * database that cannot be reached then rejects calls with `STORE_UNAVAILABLE` (the Alarm backs
+ * off and retries), one from a newer Vigil with `STORE_SCHEMA_TOO_NEW` (the Alarm fails to run).
+ * Every store the factory makes is the same node (one `nodeId`).
+ *
+ * @example
+ * alarmSupervisor({ store: postgresStore({ connectionString: 'postgres://localhost/vigil' }) });
+ */
+export function postgresStore(options: PostgresStoreOptions): () => PostgresAlarmStore {
+  const resolved = resolve(options);
+  return () => new Store(resolved);
+}
+
 /**
  * Opens a PostgreSQL alarm store, creating or migrating its tables. Rejects with
- * `SchemaTooNewError` for a database from a newer Vigil, `StoreError` when it cannot connect.
+ * `SchemaTooNewError` for a database from a newer Vigil, `StoreError` when it cannot connect
+ * (`STORE_UNAVAILABLE` when the server cannot be reached).
  *
  * @example
  * const store = await openPostgresStore({ connectionString: 'postgres://localhost/vigil' });
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<AlarmStore> {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 4, types });
-  // An idle client's error (the server went away) must not crash the process: the next query fails.
-  pool.on('error', () => {});
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresAlarmStore> {
+  const store = new Store(resolve(options));
   try {
-    const client = await pool.connect();
-    try {
-      await migratePostgres(client, options.connectionString);
-    } finally {
-      client.release();
-    }
+    await store.ready('open');
   } catch (err) {
-    await pool.end().catch(() => {});
-    throw toStoreError(err, 'open');
+    await store.close();
+    throw err;
   }
-  return new PostgresAlarmStore(pool);
+  return store;
 }
 
-class PostgresAlarmStore implements AlarmStore {
+class Store implements PostgresAlarmStore {
+  readonly nodeId: string;
+  readonly #options: Resolved;
   readonly #pool: pg.Pool;
   #closed = false;
   #writes = 0;
+  /** The connection, migration and skew measurement; forgotten when it fails, so a call retries. */
+  #opening: Promise<void> | undefined;
+  #skew: ClockSkew = { skewMs: 0, rttMs: 0, appliedMs: 0, measuredAt: 0 };
+  /** Distinct tokens handed out while some claim has expired (see `changeToken`). */
+  #expiredWakes = 0;
 
-  constructor(pool: pg.Pool) {
-    this.#pool = pool;
+  constructor(options: Resolved) {
+    this.#options = options;
+    this.nodeId = options.nodeId;
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: options.max, types });
+    // An idle client's error (the server went away) must not crash the process: the next query fails.
+    this.#pool.on('error', () => {});
+  }
+
+  /** Connects, migrates and measures the clock once; rejects (and retries on the next call) on failure. */
+  ready(operation: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError('STORE_CLOSED', operation, 'the store is closed'));
+    this.#opening ??= this.#open().catch((err) => {
+      this.#opening = undefined;
+      throw toStoreError(err, 'open');
+    });
+    return this.#opening;
+  }
+
+  async #open(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await migratePostgres(client, this.#options.connectionString);
+      this.#skew = await measureSkew(client, this.#options.now);
+    } finally {
+      client.release();
+    }
+  }
+
+  async clockSkew(): Promise<ClockSkew> {
+    await this.ready('clockSkew');
+    return { ...this.#skew };
   }
 
   async insert(alarms: readonly NewAlarm[]): Promise<{ row: AlarmRow; created: boolean }[]> {
@@ -205,6 +318,8 @@ class PostgresAlarmStore implements AlarmStore {
   }
 
   async nextPending(after?: number): Promise<AlarmRow | undefined> {
+    // `after` is the node's now: translated to the server's clock, and never past the server's
+    // now, so an alarm due by the node's clock but not yet by the server's is still the next one.
     const rows =
       after === undefined
         ? await this.#query(
@@ -214,27 +329,53 @@ class PostgresAlarmStore implements AlarmStore {
           )
         : await this.#query(
             'nextPending',
-            `${SELECT} WHERE status = 'pending' AND fire_at > $1 ORDER BY fire_at, id LIMIT 1`,
-            [after],
+            `${SELECT} WHERE status = 'pending' AND fire_at > LEAST($1::int8, ${SERVER_NOW}) ORDER BY fire_at, id LIMIT 1`,
+            [after - this.#skew.appliedMs],
           );
     return rows[0] as AlarmRow | undefined;
   }
 
-  async due(now: number, limit: number, after?: DueCursor): Promise<AlarmRow[]> {
+  /**
+   * Claims and returns the due rows this node may deliver: pending, due by the server's clock
+   * (and by `now` translated to it), and unclaimed, claimed by this node, or under an expired
+   * lease. Rows another transaction has locked are skipped, not waited for.
+   */
+  async due(
+    now: number,
+    limit: number,
+    after?: DueCursor,
+    exceptTargets?: readonly string[],
+  ): Promise<AlarmRow[]> {
     const n = Math.max(0, Math.trunc(limit));
-    return (
-      after === undefined
-        ? await this.#query(
-            'due',
-            `${SELECT} WHERE status = 'pending' AND fire_at <= $1 ORDER BY fire_at, id LIMIT $2`,
-            [now, n],
-          )
-        : await this.#query(
-            'due',
-            `${SELECT} WHERE status = 'pending' AND fire_at <= $1 AND (fire_at, id) > ($2, $3) ORDER BY fire_at, id LIMIT $4`,
-            [now, after.fireAt, after.id, n],
-          )
-    ) as AlarmRow[];
+    if (n === 0) return [];
+    const params: unknown[] = [this.nodeId, this.#options.leaseMs, now - this.#skew.appliedMs, n];
+    let where = '';
+    if (after !== undefined) {
+      params.push(after.fireAt, after.id);
+      where += ` AND (a.fire_at, a.id) > ($${params.length - 1}::int8, $${params.length}::int8)`;
+    }
+    if (exceptTargets !== undefined && exceptTargets.length > 0) {
+      params.push([...exceptTargets]);
+      where += ` AND a.target <> ALL($${params.length}::text[])`;
+    }
+    const rows = (await this.#query(
+      'due',
+      `WITH srv AS (SELECT ${SERVER_NOW} AS t),
+       c AS (
+         SELECT a.id AS cid, a.claimed_by AS prev FROM vigil_alarms a, srv
+         WHERE a.status = 'pending' AND a.fire_at <= LEAST($3::int8, srv.t)
+           AND (a.claimed_by IS NULL OR a.claimed_by = $1 OR a.lease_until <= srv.t)${where}
+         ORDER BY a.fire_at, a.id LIMIT $4
+         FOR UPDATE OF a SKIP LOCKED
+       )
+       UPDATE vigil_alarms SET claimed_by = $1, lease_until = (SELECT t FROM srv) + $2::int8,
+         -- a lease that expired in another node's hands: its attempt counts, delivered or not
+         attempts = attempts + CASE WHEN c.prev IS NOT NULL AND c.prev <> $1 THEN 1 ELSE 0 END
+       FROM c WHERE id = c.cid
+       RETURNING ${COLUMNS}`,
+      params,
+    )) as AlarmRow[];
+    return rows.sort((x, y) => x.fireAt - y.fireAt || x.id - y.id);
   }
 
   async complete(batch: readonly Completion[]): Promise<number[]> {
@@ -243,9 +384,15 @@ class PostgresAlarmStore implements AlarmStore {
       const cancelled: number[] = [];
       for (const x of batch) {
         let changed = 0;
+        // Only a row nobody else holds: once another node has reclaimed it, its record is theirs.
         const run = async (sql: string, params: unknown[]) =>
-          (await c.query(`UPDATE vigil_alarms SET ${sql} WHERE id = $1 AND ${UNTOUCHED}`, [x.id, ...params]))
-            .rowCount ?? 0;
+          (
+            await c.query(
+              `UPDATE vigil_alarms SET ${sql}, claimed_by = NULL, lease_until = NULL
+               WHERE id = $1 AND ${UNTOUCHED} AND (claimed_by IS NULL OR claimed_by = $${params.length + 2})`,
+              [x.id, ...params, this.nodeId],
+            )
+          ).rowCount ?? 0;
         switch (x.kind) {
           case 'fired':
             changed =
@@ -337,12 +484,18 @@ class PostgresAlarmStore implements AlarmStore {
   async changeToken(): Promise<number> {
     // Every write transaction draws from this sequence just before COMMIT; minus this store's own
     // draws, it changes only when another connection wrote. (A draw whose COMMIT then failed
-    // changes it too: a spurious re-read, never a missed one.)
+    // changes it too: a spurious re-read, never a missed one.) A claim whose lease has expired
+    // (its node died or hangs) is a change too, though nobody wrote: while one exists the token
+    // is a fresh negative number (never a sequence value), so the Alarm's poll reads again and
+    // its `due` reclaims the row.
     const [r] = (await this.#query(
       'changeToken',
-      `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM vigil_change_seq`,
-      [],
-    )) as { v: number }[];
+      `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vigil_change_seq) AS v,
+         EXISTS (SELECT 1 FROM vigil_alarms WHERE status = 'pending' AND claimed_by IS NOT NULL
+           AND claimed_by <> $1 AND lease_until <= ${SERVER_NOW}) AS expired`,
+      [this.nodeId],
+    )) as { v: number; expired: boolean }[];
+    if (r!.expired) return -++this.#expiredWakes;
     return r!.v - this.#writes;
   }
 
@@ -353,7 +506,7 @@ class PostgresAlarmStore implements AlarmStore {
   }
 
   async #query(operation: string, sql: string, params: unknown[]): Promise<unknown[]> {
-    if (this.#closed) throw new StoreError('STORE_CLOSED', operation, 'the store is closed');
+    await this.ready(operation);
     try {
       return (await this.#pool.query(sql, params)).rows;
     } catch (err) {
@@ -362,7 +515,7 @@ class PostgresAlarmStore implements AlarmStore {
   }
 
   async #tx<T>(operation: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreError('STORE_CLOSED', operation, 'the store is closed');
+    await this.ready(operation);
     let client: Client;
     try {
       client = await this.#pool.connect();
@@ -446,6 +599,7 @@ async function settleCancelled(c: Client, x: Completion): Promise<boolean> {
   }
   await c.query(
     `UPDATE vigil_alarms SET status = $1, fired_at = coalesce($2, fired_at), attempts = $3,
+       claimed_by = NULL, lease_until = NULL,
        last_error = coalesce($4, last_error), settled_at = $5, delivered_count = delivered_count + $6,
        missed_count = missed_count + $7, failed_count = failed_count + $8 WHERE id = $9`,
     [status, firedAt, attempts, error, at, ...counts, x.id],
@@ -485,17 +639,4 @@ function checkNewAlarm(a: NewAlarm) {
     backoff: text('backoff', a.backoff),
     maxAttempts,
   };
-}
-
-/** Maps a `pg` error to a typed `StoreError`, keeping it as `cause`. */
-export function toStoreError(err: unknown, operation: string): StoreError {
-  if (err instanceof StoreError || (err as { code?: unknown })?.code === 'STORE_SCHEMA_TOO_NEW')
-    return err as StoreError;
-  const code = (err as { code?: unknown })?.code;
-  const detail = err instanceof Error ? err.message : String(err);
-  if (code === '53100') return new StoreError('STORE_FULL', operation, detail, { cause: err });
-  if (code === '40001' || code === '40P01' || code === '55P03')
-    return new StoreError('STORE_BUSY', operation, detail, { cause: err });
-  if (code === '25006') return new StoreError('STORE_READONLY', operation, detail, { cause: err });
-  return new StoreError('STORE_FAILED', operation, detail, { cause: err });
 }
