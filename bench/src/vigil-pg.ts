@@ -10,36 +10,12 @@
  * deliveries and the common start; the orchestrator adds them up.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { AlarmClient, type AlarmInput, type AlarmStore, alarmSupervisor, type Delivery } from '@vigil/alarm';
-import { openPostgresStore } from '@vigil/postgres';
+import { AlarmClient, type AlarmInput, alarmSupervisor, type Delivery } from '@vigil/alarm';
+import { openPostgresStore, postgresStore } from '@vigil/postgres';
 import { createRuntime, type Runtime, reply, worker } from '@vigil/runtime';
 import pg from 'pg';
 import { fromCallback } from 'xstate';
 import { dueInstants, sleep, wallNow } from './stats.js';
-
-/** The store factory `alarmSupervisor` is given. */
-function pgStore(url: string): () => AlarmStore {
-  return () => {
-    const ready = openPostgresStore({ connectionString: url });
-    ready.catch(() => {});
-    const methods = [
-      'insert',
-      'get',
-      'list',
-      'cancel',
-      'history',
-      'nextPending',
-      'due',
-      'complete',
-      'stats',
-      'changeToken',
-      'close',
-    ] as const;
-    return Object.fromEntries(
-      methods.map((m) => [m, async (...args: unknown[]) => ((await ready)[m] as Function)(...args)]),
-    ) as unknown as AlarmStore;
-  };
-}
 
 interface Service {
   runtime: Runtime;
@@ -55,7 +31,10 @@ async function startService(url: string, onDelivery: (d: Delivery) => void): Pro
     });
   });
   const runtime = createRuntime({ callTimeoutMs: 120_000 });
-  await runtime.start([worker('Sink', sink), alarmSupervisor({ store: pgStore(url) })]);
+  await runtime.start([
+    worker('Sink', sink),
+    alarmSupervisor({ store: postgresStore({ connectionString: url }) }),
+  ]);
   return { runtime, client: new AlarmClient(runtime, { timeoutMs: 120_000 }), stop: () => runtime.stop() };
 }
 
@@ -140,6 +119,8 @@ export async function vigilPgNode(args: {
       report.lastAt = Date.now();
     });
     try {
+      // The store connects (and creates its tables) on first use: the probe below reads them.
+      await service.client.stats();
       if (args.lateness && args.node === 1) {
         const { count, spreadMs, leadMs } = args.lateness;
         const dues = dueInstants(count, Date.now() + leadMs, spreadMs);
