@@ -30,7 +30,7 @@ import {
   vigilSetManyRate,
   vigilSetRate,
 } from './vigil.js';
-import { vigilPgBacklog, vigilPgNode, vigilPgSetRate } from './vigil-pg.js';
+import { pgAlarms, vigilPgNode, vigilPgSetRate } from './vigil-pg.js';
 
 /** Arguments of every case; each case reads the fields it needs. */
 export interface CaseArgs {
@@ -46,11 +46,10 @@ export interface CaseArgs {
   ms?: number;
   /** A `postgres://` URL (the PostgreSQL rows). */
   url?: string;
-  /** Several-node cases: this node's number (1 sets the alarms), the start file, rows to expect. */
+  /** Several-node cases: this node's number, the start file, rows to expect. */
   node?: number;
   go?: string;
   expect?: number;
-  lateness?: { count: number; spreadMs: number; leadMs: number };
 }
 
 const need = <T>(value: T | undefined, name: string): T => {
@@ -114,15 +113,20 @@ async function run(name: string, a: CaseArgs): Promise<unknown> {
       if (a.system === 'graphile-worker') return graphileDrain(need(a.url, 'url'), need(a.total, 'total'));
       if (a.system === 'pg-boss') return bossDrain(need(a.url, 'url'), need(a.total, 'total'));
       break;
-    case 'pg-backlog':
-      return vigilPgBacklog(need(a.url, 'url'), need(a.total, 'total'));
+    case 'pg-alarms':
+      return pgAlarms(
+        need(a.url, 'url'),
+        need(a.count, 'count'),
+        need(a.leadMs, 'leadMs'),
+        need(a.spreadMs, 'spreadMs'),
+      );
     case 'pg-node':
       return vigilPgNode({
         url: need(a.url, 'url'),
         node: need(a.node, 'node'),
         go: need(a.go, 'go'),
         expect: need(a.expect, 'expect'),
-        ...(a.lateness ? { lateness: a.lateness } : {}),
+        lateness: a.count !== undefined,
       });
     case 'populate':
       if (a.system === 'vigil') return vigilPopulate(need(a.file, 'file'), need(a.total, 'total'));
@@ -139,9 +143,9 @@ async function run(name: string, a: CaseArgs): Promise<unknown> {
 const [name = '', json = '{}'] = process.argv.slice(2);
 run(name, JSON.parse(json) as CaseArgs).then(
   (result) => {
-    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
-    // Exit at once: client libraries may keep sockets or timers that would hold the process.
-    process.exit(0);
+    // Exit once the line is written (stdout to a pipe is asynchronous: a long line would be cut),
+    // and no later: client libraries may keep sockets or timers that would hold the process.
+    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`, () => process.exit(0));
   },
   (err: unknown) => {
     console.error(err);

@@ -35,6 +35,15 @@ import type { NodeReport } from './vigil-pg.js';
 const quick = process.argv.includes('--quick');
 const pgOnly = process.argv.includes('--pg-only');
 
+function pgRounds(): number {
+  const i = process.argv.indexOf('--pg-rounds');
+  if (i < 0) return 1;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--pg-rounds needs a whole number >= 1, got ${process.argv[i + 1]}`);
+  return n;
+}
+
 /** Sizes of a run. The quick run keeps the lateness load and shrinks the rest. */
 const sizes = {
   lateness: { count: 10_000, spreadMs: 2000, leadMs: 2000 },
@@ -50,14 +59,20 @@ const sizes = {
   drainTotal: quick ? 20_000 : 100_000,
   pending: quick ? 100_000 : 1_000_000,
   workerConcurrency: WORKER_CONCURRENCY,
+  /**
+   * Rounds of the PostgreSQL rows: one unless `--pg-rounds N` (a round takes about 15 minutes
+   * on a loaded 2-core machine, most of it the drains).
+   */
+  pgRounds: pgRounds(),
   /** Nodes of the several-node Vigil rows on PostgreSQL. */
   pgNodes: 3,
   /**
-   * The PostgreSQL lateness case: the same load, set further ahead, since writing 10,000 rows
-   * through Vigil on PostgreSQL took up to 17 s on a loaded machine (lateness counts from the due
-   * instant, so the lead changes no figure).
+   * The PostgreSQL lateness case: the same load; the peers add their jobs through their APIs,
+   * 10 s ahead so that a loaded machine has time to (lateness counts from the due instant).
    */
-  pgLateness: { count: 10_000, spreadMs: 2000, leadMs: 40_000 },
+  pgLateness: { count: 10_000, spreadMs: 2000, leadMs: 10_000 },
+  /** Vigil's PostgreSQL lateness case: its alarms are due this far after they are written. */
+  pgStartLeadMs: 5000,
 };
 
 type Metric =
@@ -254,14 +269,16 @@ async function memory(): Promise<void> {
 const PG_NODES = `vigil-pg-${sizes.pgNodes}nodes`;
 
 /**
- * Runs Vigil on `nodes` processes against `url`: each starts its runtime at one common instant
- * and returns once every alarm is settled. `expect` is the number of alarms the case ends with.
+ * Runs Vigil on `nodes` processes against `url`: once every node has loaded, `before` writes the
+ * case's alarms, then every node starts its runtime at one common instant (no node gets a head
+ * start) and returns once every alarm is settled.
  */
 async function vigilNodes(
   url: string,
   nodes: number,
   expect: number,
   lateness: boolean,
+  before: () => Promise<void>,
   budget: number,
 ): Promise<{ goAt: number; reports: NodeReport[] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-go-'));
@@ -270,7 +287,7 @@ async function vigilNodes(
     const running = Array.from({ length: nodes }, (_, i) =>
       runCase<NodeReport>(
         'pg-node',
-        { url, node: i + 1, go, expect, ...(lateness ? { lateness: sizes.pgLateness } : {}) },
+        { url, node: i + 1, go, expect, ...(lateness ? { count: expect } : {}) },
         budget,
       ),
     );
@@ -279,12 +296,12 @@ async function vigilNodes(
     all.catch((err: unknown) => {
       failed = err;
     });
-    // Once every node has loaded, one common start shortly ahead: no node gets a head start.
     const ready = () => {
       if (failed) throw failed;
       return Array.from({ length: nodes }, (_, i) => existsSync(`${go}.ready.${i + 1}`)).every(Boolean);
     };
     await until(ready, budget, 'every node to load', 20);
+    await before();
     writeFileSync(go, String(Date.now() + 100));
     const reports = await all;
     log(`  deliveries per node: ${reports.map((r) => r.delivered).join(', ')}`);
@@ -297,9 +314,14 @@ async function vigilNodes(
 async function pgLateness(system: string): Promise<Lateness> {
   const budget = 180_000;
   const url = freshDatabase(`late_${system}`);
+  const { count, spreadMs } = sizes.pgLateness;
   if (system === 'vigil-pg' || system === PG_NODES) {
     const nodes = system === 'vigil-pg' ? 1 : sizes.pgNodes;
-    const { reports } = await vigilNodes(url, nodes, sizes.pgLateness.count, true, budget);
+    const write = async () => {
+      // Due from `pgStartLeadMs` ahead: time for the nodes to start their runtimes.
+      await runCase('pg-alarms', { url, count, spreadMs, leadMs: sizes.pgStartLeadMs }, budget);
+    };
+    const { reports } = await vigilNodes(url, nodes, count, true, write, budget);
     return summarise(reports.flatMap((r) => r.late));
   }
   return runCase<Lateness>('lateness', { system, url, ...sizes.pgLateness }, budget);
@@ -318,10 +340,12 @@ async function pgDrain(system: string): Promise<{ perS: number; handlerPerS: num
   const budget = 600_000;
   const url = freshDatabase(`drain_${system}`);
   if (system === 'vigil-pg' || system === PG_NODES) {
-    const fill = await runCase<number>('pg-backlog', { url, total: sizes.drainTotal }, budget);
-    log(`drain ${system}: backlog of ${sizes.drainTotal} written at ${Math.round(fill)}/s`);
+    const write = async () => {
+      const n = sizes.drainTotal;
+      await runCase('pg-alarms', { url, count: n, spreadMs: n, leadMs: -n - 1000 }, budget);
+    };
     const nodes = system === 'vigil-pg' ? 1 : sizes.pgNodes;
-    const { goAt, reports } = await vigilNodes(url, nodes, sizes.drainTotal, false, budget);
+    const { goAt, reports } = await vigilNodes(url, nodes, sizes.drainTotal, false, write, budget);
     const delivered = reports.reduce((n, r) => n + r.delivered, 0);
     if (delivered < sizes.drainTotal)
       throw new Error(`${system}: ${delivered} of ${sizes.drainTotal} delivered`);
@@ -341,7 +365,7 @@ async function postgres(): Promise<void> {
     const drains = new Map<string, number[]>();
     const push = <T>(m: Map<string, T[]>, k: string, v: T) => m.set(k, [...(m.get(k) ?? []), v]);
     // Rounds interleave the systems, as above; each metric keeps its median round.
-    for (let round = 0; round < sizes.rounds; round++) {
+    for (let round = 0; round < sizes.pgRounds; round++) {
       for (const system of systems) {
         const l = await pgLateness(system);
         if (l.count < sizes.pgLateness.count)

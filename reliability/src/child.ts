@@ -20,8 +20,8 @@
  * not lose what the kernel already holds.
  *
  * With `TORTURE_PG_URL` set, the node runs on PostgreSQL (one of several side by side): alarms
- * only, no Scheduler (workflow runs on PostgreSQL are not part of this harness), a 5 s lease and a
- * 2 s delivery timeout so that a killed node's claims come back within the run. Several lives
+ * only, no Scheduler (workflow runs on PostgreSQL are not part of this harness), the parent's
+ * lease (`TORTURE_LEASE_MS`) and half of it as the delivery timeout. Several lives
  * append to one journal; each line is one `write(2)` to a file opened with O_APPEND, so lines
  * never interleave.
  */
@@ -118,8 +118,9 @@ await runtime.start(
         worker('Sink', sink),
         alarmSupervisor({
           ...common,
-          store: postgresStore({ connectionString: pgUrl, leaseMs: 5000 }),
-          deliveryTimeoutMs: 2000,
+          store: postgresStore({ connectionString: pgUrl, leaseMs: Number(mustEnv('TORTURE_LEASE_MS')) }),
+          // Below the lease by a commit's margin, as the store's docs ask.
+          deliveryTimeoutMs: Number(mustEnv('TORTURE_LEASE_MS')) / 2,
         }),
       ]
     : [
