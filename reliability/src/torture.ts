@@ -93,8 +93,10 @@ function parseArgs(argv: string[]): Args {
     alarms,
     kills,
     seed: read('seed', 1),
-    // Long enough that sets are spread out and each life gets some work done between kills.
-    window: read('window', Math.max(20_000, alarms * 6, kills * 1500)),
+    // Long enough that sets are spread out and each life gets some work done between kills (on
+    // PostgreSQL a node takes seconds to start on a loaded machine: kills closer than that would
+    // mostly hit nodes still starting, and test nothing).
+    window: read('window', Math.max(20_000, alarms * 6, kills * (store === 'postgres' ? 6000 : 1500))),
     synchronous,
     keep: argv.includes('--keep'),
   };
