@@ -72,6 +72,9 @@ import type { DueMessage } from './timer.js';
 const GROUP_WINDOW_MS = 8;
 /** At most this many drain turns of replies per commit. */
 const GROUP_MAX_TURNS = 4;
+/** First and longest wait before trying an unavailable store again (doubling in between). */
+const OUTAGE_MIN_MS = 100;
+const OUTAGE_MAX_MS = 5000;
 
 /** What the Alarm actor is started with. */
 export interface AlarmServiceInput {
@@ -153,6 +156,10 @@ class AlarmService {
   private pollTimer: unknown;
   private changeToken: number | undefined;
   private waitingForStart = false;
+  /** The store is unreachable: the last wait before trying again, and its timer. */
+  private outageMs = 0;
+  private outageTimer: unknown;
+  private pollStopped = false;
   /**
    * Where the last `due` read stopped, in (fireAt, id) order. Every pending row before it is in
    * flight (handed out, outcome not committed yet) or belongs to a target in `passedOver`, so the
@@ -218,6 +225,7 @@ class AlarmService {
     if (this.closed) return;
     this.closed = true;
     if (this.pollTimer !== undefined) this.clock.clearTimeout(this.pollTimer);
+    if (this.outageTimer !== undefined) this.clock.clearTimeout(this.outageTimer);
     // Sets not yet committed were never acknowledged; completions not yet committed leave their
     // alarms pending, to be delivered again after the restart (at least once).
     void this.store.close();
@@ -772,6 +780,7 @@ class AlarmService {
       this.pollTimer = undefined;
       this.store.changeToken().then(
         (token) => {
+          this.outageMs = 0;
           if (this.changeToken !== undefined && token !== this.changeToken) {
             this.resetCursor();
             void this.pump();
@@ -779,14 +788,40 @@ class AlarmService {
           this.changeToken = token;
           this.schedulePoll();
         },
-        (err) => this.crash(err),
+        (err) => {
+          this.pollStopped = true; // an outage's retry starts it again
+          this.crash(err);
+        },
       );
     }, this.options.pollMs);
   }
 
   private crash(err: unknown): void {
     if (this.closed) return;
+    // A database that cannot be reached (restarting, failing over) is waited for, not crashed
+    // on: a restart would find it just as unreachable and burn the supervisor's intensity.
+    // Sets meanwhile are answered with the error; outcomes wait in memory (see flushCompletions).
+    if ((err as { code?: unknown })?.code === 'STORE_UNAVAILABLE') {
+      this.retryLater();
+      return;
+    }
     exit(this.self, Exit.error(coerceError(err)));
+  }
+
+  /** Reads the store again after a growing wait; the poll, when it succeeds, resets the wait. */
+  private retryLater(): void {
+    if (this.outageTimer !== undefined) return;
+    this.outageMs = Math.min(Math.max(OUTAGE_MIN_MS, this.outageMs * 2), OUTAGE_MAX_MS);
+    this.outageTimer = this.clock.setTimeout(() => {
+      this.outageTimer = undefined;
+      if (this.closed) return;
+      this.resetCursor();
+      void this.pump();
+      if (this.pollStopped) {
+        this.pollStopped = false;
+        this.schedulePoll();
+      }
+    }, this.outageMs);
   }
 }
 

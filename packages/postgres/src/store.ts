@@ -34,7 +34,7 @@ import {
 } from '@vigil/alarm';
 import pg from 'pg';
 import { type ClockSkew, measureSkew, SERVER_NOW } from './clock.js';
-import { toStoreError } from './errors.js';
+import { isUnavailable, toStoreError } from './errors.js';
 import { migratePostgres } from './migrations.js';
 
 /** Options of `postgresStore` and `openPostgresStore`. */
@@ -522,6 +522,7 @@ class Store implements PostgresAlarmStore {
     } catch (err) {
       throw toStoreError(err, operation);
     }
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -530,10 +531,12 @@ class Store implements PostgresAlarmStore {
       this.#writes++;
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection that died must leave the pool, not serve the next call.
+      if (isUnavailable(err)) broken = err as Error;
+      else await client.query('ROLLBACK').catch(() => {});
       throw toStoreError(err, operation);
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 }
