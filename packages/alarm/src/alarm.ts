@@ -160,6 +160,7 @@ class AlarmService {
   private outageMs = 0;
   private outageTimer: unknown;
   private pollStopped = false;
+  private unsubscribe: (() => void) | undefined;
   /**
    * Where the last `due` read stopped, in (fireAt, id) order. Every pending row before it is in
    * flight (handed out, outcome not committed yet) or belongs to a target in `passedOver`, so the
@@ -191,6 +192,8 @@ class AlarmService {
     );
     void this.pump();
     this.schedulePoll();
+    // A store shared with other nodes may tell of their sets at once; the poll stays as a net.
+    this.unsubscribe = this.store.subscribe?.((fireAt) => this.woken(fireAt));
   }
 
   handle(event: AlarmRequest | DueMessage | { type: string }): void {
@@ -226,6 +229,7 @@ class AlarmService {
     this.closed = true;
     if (this.pollTimer !== undefined) this.clock.clearTimeout(this.pollTimer);
     if (this.outageTimer !== undefined) this.clock.clearTimeout(this.outageTimer);
+    this.unsubscribe?.();
     // Sets not yet committed were never acknowledged; completions not yet committed leave their
     // alarms pending, to be delivered again after the restart (at least once).
     void this.store.close();
@@ -477,7 +481,8 @@ class AlarmService {
     }
     if (next.fireAt === this.armedAt) return;
     this.armedAt = next.fireAt;
-    this.runtime.send(timer, { type: 'timer.arm', at: next.fireAt });
+    // Due by the store's clock of record: a clock running ahead of it by `skew` wakes that late.
+    this.runtime.send(timer, { type: 'timer.arm', at: next.fireAt + (this.store.clockSkewMs?.() ?? 0) });
     const now = this.clock.now();
     if (this.events.has('alarm.armed')) {
       this.events.emit('alarm.armed', { id: next.id, fireAt: next.fireAt, inMs: next.fireAt - now, at: now });
@@ -773,6 +778,14 @@ class AlarmService {
 
   // -------------------------------------------------------------------------------------------
   // Writes by other connections (the CLI): `PRAGMA data_version` changes; go round again.
+
+  /** Another node stored alarms, the earliest at `fireAt`: read again if it may come first. */
+  private woken(fireAt: number): void {
+    if (this.closed) return;
+    if (this.armedAt !== null && fireAt >= this.armedAt && fireAt > this.clock.now()) return;
+    this.resetCursor();
+    void this.pump();
+  }
 
   private schedulePoll(): void {
     if (this.options.pollMs <= 0 || this.closed) return;

@@ -51,6 +51,15 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE vigil_alarms ADD COLUMN claimed_by text, ADD COLUMN lease_until int8;
    CREATE INDEX vigil_alarms_leases ON vigil_alarms (lease_until)
      WHERE status = 'pending' AND claimed_by IS NOT NULL;`,
+  // v3, routing: each node that claims alarms publishes the targets it declares (NULL: every
+  // target) with a heartbeat; it counts as live until `expires_at` (server time, epoch ms).
+  `CREATE TABLE vigil_nodes (
+     node_id text PRIMARY KEY,
+     targets text[],
+     heartbeat_at int8 NOT NULL,
+     expires_at int8 NOT NULL,
+     skew_ms int8 NOT NULL DEFAULT 0
+   );`,
 ];
 
 /** The schema version this code writes. */

@@ -35,7 +35,9 @@ import {
 import pg from 'pg';
 import { type ClockSkew, measureSkew, SERVER_NOW } from './clock.js';
 import { isUnavailable, toStoreError } from './errors.js';
+import { CHANNEL, Listener, payload } from './listen.js';
 import { migratePostgres } from './migrations.js';
+import { heartbeat, ROUTED, toleranceOf, unroutedDue } from './routing.js';
 
 /** Options of `postgresStore` and `openPostgresStore`. */
 export interface PostgresStoreOptions {
@@ -60,6 +62,18 @@ export interface PostgresStoreOptions {
   leaseMs?: number;
   /** This node's clock, for the skew measurement (default `Date.now`). Tests pass a skewed one. */
   now?: () => number;
+  /**
+   * The targets this node delivers to: it claims only their alarms, and publishes them (see
+   * routing.ts). Default: every target (all nodes run the same tree).
+   */
+  targets?: readonly string[];
+  /** How often a claiming node refreshes its published declaration, ms (default 5000; live for 3). */
+  heartbeatMs?: number;
+  /**
+   * How long a due alarm whose target no live node declares may wait before it is marked
+   * `failed`, ms, for alarms without a misfire tolerance of their own (`skip`). Default: forever.
+   */
+  unroutedToleranceMs?: number;
 }
 
 /** An `AlarmStore` on PostgreSQL, with what a node sharing the database can report. */
@@ -83,6 +97,9 @@ const SELECT = `SELECT ${COLUMNS} FROM vigil_alarms`;
 const UNTOUCHED = `status = 'pending' AND cancel_requested_at IS NULL`;
 const DEFAULT_LIMIT = 100;
 const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_HEARTBEAT_MS = 5000;
+/** Unrouted alarms looked at per heartbeat. */
+const SWEEP_LIMIT = 100;
 
 // int8 (20) comes back as text by default: every bigint column here holds a safe integer.
 const types = {
@@ -102,6 +119,9 @@ interface Resolved {
   nodeId: string;
   leaseMs: number;
   now: () => number;
+  targets: readonly string[] | undefined;
+  heartbeatMs: number;
+  unroutedToleranceMs: number | undefined;
 }
 
 function resolve(options: PostgresStoreOptions): Resolved {
@@ -118,7 +138,29 @@ function resolve(options: PostgresStoreOptions): Resolved {
   const nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   if (typeof nodeId !== 'string' || nodeId === '')
     throw new InvalidOptionError('nodeId', nodeId, 'must be a non-empty string');
-  return { connectionString, max, nodeId, leaseMs, now };
+  const { targets, heartbeatMs = DEFAULT_HEARTBEAT_MS, unroutedToleranceMs } = options;
+  if (
+    targets !== undefined &&
+    (!Array.isArray(targets) || !targets.every((t) => typeof t === 'string' && t !== ''))
+  )
+    throw new InvalidOptionError('targets', targets, 'must be an array of target names');
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 1)
+    throw new InvalidOptionError('heartbeatMs', heartbeatMs, 'must be an integer number of ms >= 1');
+  if (
+    unroutedToleranceMs !== undefined &&
+    !(Number.isFinite(unroutedToleranceMs) && unroutedToleranceMs >= 0)
+  )
+    throw new InvalidOptionError('unroutedToleranceMs', unroutedToleranceMs, 'must be a number of ms >= 0');
+  return {
+    connectionString,
+    max,
+    nodeId,
+    leaseMs,
+    now,
+    targets: targets === undefined ? undefined : [...targets],
+    heartbeatMs,
+    unroutedToleranceMs,
+  };
 }
 
 /**
@@ -167,6 +209,10 @@ class Store implements PostgresAlarmStore {
   #skew: ClockSkew = { skewMs: 0, rttMs: 0, appliedMs: 0, measuredAt: 0 };
   /** Distinct tokens handed out while some claim has expired (see `changeToken`). */
   #expiredWakes = 0;
+  #listener: Listener | undefined;
+  /** Publishing this node's declaration (from its first claim on), and the next heartbeat. */
+  #publishing: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: Resolved) {
     this.#options = options;
@@ -194,6 +240,20 @@ class Store implements PostgresAlarmStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Calls `onChange(fireAt)` when another connection commits alarms, the earliest due at
+   * `fireAt` (0: unknown, after the listening connection was lost and came back: read again).
+   */
+  subscribe(onChange: (fireAt: number) => void): () => void {
+    if (this.#closed) return () => {};
+    this.#listener ??= new Listener(this.#options.connectionString, this.nodeId);
+    return this.#listener.subscribe(onChange);
+  }
+
+  clockSkewMs(): number {
+    return this.#skew.appliedMs;
   }
 
   async clockSkew(): Promise<ClockSkew> {
@@ -232,6 +292,10 @@ class Store implements PostgresAlarmStore {
         );
         out.push({ row: r.rows[0] as AlarmRow, created: true });
       }
+      // Wakes the other nodes (sent only if this commits); each compares it with its armed instant.
+      const created = out.filter((r) => r.created).map((r) => r.row.fireAt);
+      if (created.length > 0)
+        await c.query('SELECT pg_notify($1, $2)', [CHANNEL, payload(this.nodeId, Math.min(...created))]);
       return out;
     });
   }
@@ -320,18 +384,15 @@ class Store implements PostgresAlarmStore {
   async nextPending(after?: number): Promise<AlarmRow | undefined> {
     // `after` is the node's now: translated to the server's clock, and never past the server's
     // now, so an alarm due by the node's clock but not yet by the server's is still the next one.
-    const rows =
-      after === undefined
-        ? await this.#query(
-            'nextPending',
-            `${SELECT} WHERE status = 'pending' ORDER BY fire_at, id LIMIT 1`,
-            [],
-          )
-        : await this.#query(
-            'nextPending',
-            `${SELECT} WHERE status = 'pending' AND fire_at > LEAST($1::int8, ${SERVER_NOW}) ORDER BY fire_at, id LIMIT 1`,
-            [after - this.#skew.appliedMs],
-          );
+    // A node that declares targets waits only for theirs.
+    const mine = this.#options.targets;
+    const params: unknown[] = mine === undefined ? [] : [mine];
+    let sql = `${SELECT} WHERE status = 'pending'${mine === undefined ? '' : ' AND target = ANY($1::text[])'}`;
+    if (after !== undefined) {
+      params.push(after - this.#skew.appliedMs);
+      sql += ` AND fire_at > LEAST($${params.length}::int8, ${SERVER_NOW})`;
+    }
+    const rows = await this.#query('nextPending', `${sql} ORDER BY fire_at, id LIMIT 1`, params);
     return rows[0] as AlarmRow | undefined;
   }
 
@@ -348,8 +409,16 @@ class Store implements PostgresAlarmStore {
   ): Promise<AlarmRow[]> {
     const n = Math.max(0, Math.trunc(limit));
     if (n === 0) return [];
+    await this.ready('due');
+    // A node is published before its first claim, so others see what it declares.
+    this.#publishing ??= this.#beat(false);
+    await this.#publishing;
     const params: unknown[] = [this.nodeId, this.#options.leaseMs, now - this.#skew.appliedMs, n];
     let where = '';
+    if (this.#options.targets !== undefined) {
+      params.push(this.#options.targets);
+      where += ` AND a.target = ANY($${params.length}::text[])`;
+    }
     if (after !== undefined) {
       params.push(after.fireAt, after.id);
       where += ` AND (a.fire_at, a.id) > ($${params.length - 1}::int8, $${params.length}::int8)`;
@@ -478,7 +547,19 @@ class Store implements PostgresAlarmStore {
       [],
     )) as Record<OccurrenceOutcome, number>[];
     const next = await this.nextPending();
-    return { byStatus, occurrences: { ...o! }, total, nextFireAt: next?.fireAt ?? null };
+    const [u] = (await this.#query(
+      'stats',
+      `SELECT count(*)::int8 AS n FROM vigil_alarms a WHERE status = 'pending' AND fire_at <= ${SERVER_NOW} AND NOT ${ROUTED}`,
+      [],
+    )) as { n: number }[];
+    return {
+      byStatus,
+      occurrences: { ...o! },
+      total,
+      nextFireAt: next?.fireAt ?? null,
+      clockSkewMs: this.#skew.skewMs,
+      unrouted: u!.n,
+    };
   }
 
   async changeToken(): Promise<number> {
@@ -492,8 +573,9 @@ class Store implements PostgresAlarmStore {
       'changeToken',
       `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM vigil_change_seq) AS v,
          EXISTS (SELECT 1 FROM vigil_alarms WHERE status = 'pending' AND claimed_by IS NOT NULL
-           AND claimed_by <> $1 AND lease_until <= ${SERVER_NOW}) AS expired`,
-      [this.nodeId],
+           AND claimed_by <> $1 AND lease_until <= ${SERVER_NOW}
+           AND ($2::text[] IS NULL OR target = ANY($2::text[]))) AS expired`,
+      [this.nodeId, this.#options.targets ?? null],
     )) as { v: number; expired: boolean }[];
     if (r!.expired) return -++this.#expiredWakes;
     return r!.v - this.#writes;
@@ -502,7 +584,55 @@ class Store implements PostgresAlarmStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listener?.close();
+    if (this.#heartbeat !== undefined) clearTimeout(this.#heartbeat);
+    // A node that closes stops declaring its targets at once (a crashed one: when its row expires).
+    if (this.#publishing !== undefined)
+      await this.#pool.query('DELETE FROM vigil_nodes WHERE node_id = $1', [this.nodeId]).catch(() => {});
     await this.#pool.end();
+  }
+
+  /**
+   * Publishes this node's declaration, then fails the unrouted alarms whose tolerance has passed,
+   * and plans the next heartbeat. Its own failures wait for the next heartbeat (a node that
+   * cannot reach the database cannot claim either).
+   */
+  async #beat(sweep: boolean): Promise<void> {
+    const o = this.#options;
+    try {
+      await heartbeat(this.#pool, this.nodeId, o.targets, o.heartbeatMs * 3, this.#skew.skewMs);
+      if (sweep) await this.#sweep();
+    } catch {
+      // Next heartbeat.
+    }
+    if (this.#closed) return;
+    this.#heartbeat = setTimeout(() => void this.#beat(true), o.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  async #sweep(): Promise<void> {
+    for (const row of await unroutedDue(this.#pool, SWEEP_LIMIT)) {
+      const tolerance = toleranceOf(row, this.#options.unroutedToleranceMs);
+      const waited = row.now - row.fireAt;
+      if (tolerance === undefined || waited <= tolerance) continue;
+      const reason = `no live node declares target '${row.target}' (waited ${waited} ms, tolerance ${tolerance} ms)`;
+      await this.#tx('route', async (c) => {
+        const r = await c.query(
+          `UPDATE vigil_alarms a SET status = 'failed', settled_at = $2, last_error = $3,
+             failed_count = failed_count + 1, claimed_by = NULL, lease_until = NULL
+           WHERE id = $1 AND status = 'pending' AND (claimed_by IS NULL OR lease_until <= ${SERVER_NOW})
+             AND NOT ${ROUTED}`,
+          [row.id, row.now, reason],
+        );
+        // A series fails as a whole (no occurrence of it can be delivered); its history says so.
+        if ((r.rowCount ?? 0) > 0 && row.recurrence !== null)
+          await c.query(
+            `INSERT INTO vigil_occurrences (alarm_id, seq, scheduled_for, attempts, outcome, error, settled_at)
+             VALUES ($1, $2, $3, $4, 'failed', $5, $6) ON CONFLICT DO NOTHING`,
+            [row.id, row.occurrence, row.scheduledFor, row.attempts, reason, row.now],
+          );
+      });
+    }
   }
 
   async #query(operation: string, sql: string, params: unknown[]): Promise<unknown[]> {

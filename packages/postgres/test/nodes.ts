@@ -32,6 +32,8 @@ export interface TestNode {
   client: AlarmClient;
   /** The stores the Alarm opened, newest last. */
   stores: PostgresAlarmStore[];
+  /** Calls the Alarm made to its stores, by method. */
+  calls: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -46,19 +48,29 @@ export async function startNode(o: NodeOptions): Promise<TestNode> {
   const runtime = createRuntime(o.clock ? { clock: o.clock } : {});
   const factory = postgresStore(o.store);
   const stores: PostgresAlarmStore[] = [];
+  const calls: Record<string, number> = {};
   await runtime.start([
     ...Object.entries(o.targets).map(([name, rec]) => worker(name, targetLogic(rec))),
     alarmSupervisor({
       store: () => {
         const s = factory();
         stores.push(s);
-        return s;
+        return new Proxy(s, {
+          get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
       },
       backoff: { minMs: 100, maxMs: 1000, factor: 2 },
       ...o.alarm,
     }),
   ]);
-  return { runtime, client: new AlarmClient(runtime), stores, stop: () => runtime.stop() };
+  return { runtime, client: new AlarmClient(runtime), stores, calls, stop: () => runtime.stop() };
 }
 
 /** Resolves when `n` deliveries of `alarm.delivered` have been seen on these runtimes together. */

@@ -170,6 +170,13 @@ export interface StoreStats {
   occurrences: Record<OccurrenceOutcome, number>;
   nextFireAt: number | null;
   total: number;
+  /** A store with its own clock of record (PostgreSQL): this process's clock minus it, ms. */
+  clockSkewMs?: number;
+  /**
+   * A store shared by nodes that declare targets (PostgreSQL): pending alarms due now whose target
+   * no live node declares; they wait for one (or for their tolerance, then fail).
+   */
+  unrouted?: number;
 }
 
 /**
@@ -213,6 +220,19 @@ export interface AlarmStore {
    * a running Alarm actor can notice and re-read. Writes on this connection do not change it.
    */
   changeToken(): Promise<number>;
+  /**
+   * Optional (a store shared by several processes): calls `onChange(fireAt)` soon after another
+   * connection commits alarms, the earliest due at `fireAt` (0 when unknown: read again), so the
+   * Alarm re-reads at once instead of at its next `changeToken` poll, which stays as the safety
+   * net for a missed notice. Returns a function that ends the subscription.
+   */
+  subscribe?(onChange: (fireAt: number) => void): () => void;
+  /**
+   * Optional: how far this process's clock runs ahead of the store's clock of record, ms
+   * (negative: behind). The Alarm arms its Timer that much later, so it wakes when the alarm is
+   * due by the store's clock: not early (and again, and again), not late.
+   */
+  clockSkewMs?(): number;
   /** Closes the store; idempotent. Later calls reject with `STORE_CLOSED`. */
   close(): Promise<void>;
 }

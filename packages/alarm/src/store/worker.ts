@@ -19,8 +19,8 @@ import { SchemaTooNewError, StoreError, type StoreErrorCode } from '../errors.js
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { AlarmStore } from './types.js';
 
-/** A method of the store that the thread serves. @internal */
-export type StoreMethod = keyof AlarmStore;
+/** A method of the store that the thread serves (the optional ones of shared stores are not). @internal */
+export type StoreMethod = Exclude<keyof AlarmStore, 'subscribe' | 'clockSkewMs'>;
 
 /** Main thread to store thread. @internal */
 export interface StoreRequest {
