@@ -19,6 +19,8 @@ import {
   bullPopulate,
 } from './bullmq.js';
 import { RESULT_PREFIX } from './child.js';
+import { graphileAddRate, graphileDrain, graphileLateness } from './graphile.js';
+import { bossDrain, bossLateness, bossSendRate } from './pgboss.js';
 import { dueInstants } from './stats.js';
 import {
   vigilDrain,
@@ -28,6 +30,7 @@ import {
   vigilSetManyRate,
   vigilSetRate,
 } from './vigil.js';
+import { pgAlarms, vigilPgNode, vigilPgSetRate } from './vigil-pg.js';
 
 /** Arguments of every case; each case reads the fields it needs. */
 export interface CaseArgs {
@@ -41,6 +44,12 @@ export interface CaseArgs {
   port?: number;
   file?: string;
   ms?: number;
+  /** A `postgres://` URL (the PostgreSQL rows). */
+  url?: string;
+  /** Several-node cases: this node's number, the start file, rows to expect. */
+  node?: number;
+  go?: string;
+  expect?: number;
 }
 
 const need = <T>(value: T | undefined, name: string): T => {
@@ -67,6 +76,10 @@ async function run(name: string, a: CaseArgs): Promise<unknown> {
           return setTimeoutLateness(dues);
         case 'heap-timer':
           return heapTimerLateness(dues);
+        case 'graphile-worker':
+          return graphileLateness(need(a.url, 'url'), dues);
+        case 'pg-boss':
+          return bossLateness(need(a.url, 'url'), dues);
       }
       break;
     }
@@ -85,13 +98,36 @@ async function run(name: string, a: CaseArgs): Promise<unknown> {
           return sqliteNaiveRate(total);
         case 'sqlite-batched':
           return sqliteBatchedRate(total, need(a.chunk, 'chunk'));
+        case 'vigil-pg':
+          return vigilPgSetRate(need(a.url, 'url'), total, need(a.callers, 'callers'));
+        case 'graphile-worker':
+          return graphileAddRate(need(a.url, 'url'), total, need(a.callers, 'callers'));
+        case 'pg-boss':
+          return bossSendRate(need(a.url, 'url'), total, need(a.callers, 'callers'));
       }
       break;
     }
     case 'drain':
       if (a.system === 'vigil') return vigilDrain(need(a.total, 'total'));
       if (a.system === 'bullmq') return bullDrain(need(a.port, 'port'), need(a.total, 'total'));
+      if (a.system === 'graphile-worker') return graphileDrain(need(a.url, 'url'), need(a.total, 'total'));
+      if (a.system === 'pg-boss') return bossDrain(need(a.url, 'url'), need(a.total, 'total'));
       break;
+    case 'pg-alarms':
+      return pgAlarms(
+        need(a.url, 'url'),
+        need(a.count, 'count'),
+        need(a.leadMs, 'leadMs'),
+        need(a.spreadMs, 'spreadMs'),
+      );
+    case 'pg-node':
+      return vigilPgNode({
+        url: need(a.url, 'url'),
+        node: need(a.node, 'node'),
+        go: need(a.go, 'go'),
+        expect: need(a.expect, 'expect'),
+        lateness: a.count !== undefined,
+      });
     case 'populate':
       if (a.system === 'vigil') return vigilPopulate(need(a.file, 'file'), need(a.total, 'total'));
       if (a.system === 'bullmq') return bullPopulate(need(a.port, 'port'), need(a.total, 'total'));
@@ -107,9 +143,9 @@ async function run(name: string, a: CaseArgs): Promise<unknown> {
 const [name = '', json = '{}'] = process.argv.slice(2);
 run(name, JSON.parse(json) as CaseArgs).then(
   (result) => {
-    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
-    // Exit at once: client libraries may keep sockets or timers that would hold the process.
-    process.exit(0);
+    // Exit once the line is written (stdout to a pipe is asynchronous: a long line would be cut),
+    // and no later: client libraries may keep sockets or timers that would hold the process.
+    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`, () => process.exit(0));
   },
   (err: unknown) => {
     console.error(err);

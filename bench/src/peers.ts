@@ -1,6 +1,7 @@
 /**
- * Vigil against its peers, on loopback, on this machine: `pnpm bench:peers [--quick] [--only part]`
- * (part: lateness, scheduling, drain or memory).
+ * Vigil against its peers, on loopback, on this machine:
+ * `pnpm bench:peers [--quick] [--only part] [--pg-only] [--pg-rounds n]` (part: lateness, scheduling,
+ * drain, memory or postgres; `--pg-only` is `--only postgres`).
  *
  * 1. Firing lateness: 10,000 one-shot jobs due evenly over 2 s; p50 / p99 / max at the handler.
  * 2. Scheduling throughput: acknowledged durable schedules per second.
@@ -11,23 +12,42 @@
  * installed when missing) on a free loopback port for each case. Prints one table, with each
  * figure's ratio to Vigil, and writes it to bench/results/peers.json. Method and notes:
  * docs/BENCHMARKS.md.
+ *
+ * The PostgreSQL rows (1 to 3 above, not memory): Vigil on PostgreSQL with one node and with
+ * three (three processes on one database), graphile-worker and pg-boss, all on one throwaway
+ * cluster started by this run (durable: fsync on), a fresh database per case; their ratios are to
+ * Vigil on PostgreSQL with one node. `--pg-only` runs only these rows (results in peers-pg.json).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sqliteVersion } from './baselines.js';
 import { WORKER_CONCURRENCY } from './bullmq.js';
 import { killCases, runCase } from './child.js';
+import { GRAPHILE_CONCURRENCY } from './graphile.js';
+import { PGBOSS_BATCH } from './pgboss.js';
+import { freshDatabase, postgresVersion, startPostgres, stopPostgres } from './postgres.js';
 import { ensureRedisInstalled, type RedisServer, redisVersion, startRedis, stopAllRedis } from './redis.js';
-import { type Lateness, rssOfPid } from './stats.js';
+import { type Lateness, rssOfPid, summarise, until } from './stats.js';
 import { tempDb } from './vigil.js';
+import type { NodeReport } from './vigil-pg.js';
 
 const quick = process.argv.includes('--quick');
-/** `--only <part>` (lateness, scheduling, drain, memory) runs that part alone. */
+/** `--only <part>` (lateness, scheduling, drain, memory, postgres) runs that part alone. */
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const pgOnly = process.argv.includes('--pg-only') || only === 'postgres';
+
+function pgRounds(): number {
+  const i = process.argv.indexOf('--pg-rounds');
+  if (i < 0) return 1;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--pg-rounds needs a whole number >= 1, got ${process.argv[i + 1]}`);
+  return n;
+}
 
 /** Sizes of a run. The quick run keeps the lateness load and shrinks the rest. */
 const sizes = {
@@ -44,6 +64,20 @@ const sizes = {
   drainTotal: quick ? 20_000 : 100_000,
   pending: quick ? 100_000 : 1_000_000,
   workerConcurrency: WORKER_CONCURRENCY,
+  /**
+   * Rounds of the PostgreSQL rows: one unless `--pg-rounds N` (a round takes about 15 minutes
+   * on a loaded 2-core machine, most of it the drains).
+   */
+  pgRounds: pgRounds(),
+  /** Nodes of the several-node Vigil rows on PostgreSQL. */
+  pgNodes: 3,
+  /**
+   * The PostgreSQL lateness case: the same load; the peers add their jobs through their APIs,
+   * 10 s ahead so that a loaded machine has time to (lateness counts from the due instant).
+   */
+  pgLateness: { count: 10_000, spreadMs: 2000, leadMs: 10_000 },
+  /** Vigil's PostgreSQL lateness case: its alarms are due this far after they are written. */
+  pgStartLeadMs: 5000,
 };
 
 type Metric =
@@ -234,11 +268,165 @@ async function memory(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PostgreSQL: the same three measurements on one database server.
+
+/** The PostgreSQL systems, in the order they run within a round. */
+const PG_NODES = `vigil-pg-${sizes.pgNodes}nodes`;
+
+/**
+ * Runs Vigil on `nodes` processes against `url`: once every node has loaded, `before` writes the
+ * case's alarms, then every node starts its runtime at one common instant (no node gets a head
+ * start) and returns once every alarm is settled.
+ */
+async function vigilNodes(
+  url: string,
+  nodes: number,
+  expect: number,
+  lateness: boolean,
+  before: () => Promise<void>,
+  budget: number,
+): Promise<{ goAt: number; reports: NodeReport[] }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-go-'));
+  const go = path.join(dir, 'go');
+  try {
+    const running = Array.from({ length: nodes }, (_, i) =>
+      runCase<NodeReport>(
+        'pg-node',
+        { url, node: i + 1, go, expect, ...(lateness ? { count: expect } : {}) },
+        budget,
+      ),
+    );
+    const all = Promise.all(running);
+    let failed: unknown;
+    all.catch((err: unknown) => {
+      failed = err;
+    });
+    const ready = () => {
+      if (failed) throw failed;
+      return Array.from({ length: nodes }, (_, i) => existsSync(`${go}.ready.${i + 1}`)).every(Boolean);
+    };
+    await until(ready, budget, 'every node to load', 20);
+    await before();
+    writeFileSync(go, String(Date.now() + 100));
+    const reports = await all;
+    log(`  deliveries per node: ${reports.map((r) => r.delivered).join(', ')}`);
+    return { goAt: reports[0]!.goAt, reports };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function pgLateness(system: string): Promise<Lateness> {
+  const budget = 180_000;
+  const url = freshDatabase(`late_${system}`);
+  const { count, spreadMs } = sizes.pgLateness;
+  if (system === 'vigil-pg' || system === PG_NODES) {
+    const nodes = system === 'vigil-pg' ? 1 : sizes.pgNodes;
+    const write = async () => {
+      // Due from `pgStartLeadMs` ahead: time for the nodes to start their runtimes.
+      await runCase('pg-alarms', { url, count, spreadMs, leadMs: sizes.pgStartLeadMs }, budget);
+    };
+    const { reports } = await vigilNodes(url, nodes, count, true, write, budget);
+    return summarise(reports.flatMap((r) => r.late));
+  }
+  return runCase<Lateness>('lateness', { system, url, ...sizes.pgLateness }, budget);
+}
+
+async function pgSchedule(system: string): Promise<number> {
+  const url = freshDatabase(`set_${system}`);
+  return runCase<number>(
+    'schedule',
+    { system, url, total: sizes.setTotal, callers: sizes.setCallers },
+    300_000,
+  );
+}
+
+async function pgDrain(system: string): Promise<{ perS: number; handlerPerS: number }> {
+  const budget = 600_000;
+  const url = freshDatabase(`drain_${system}`);
+  if (system === 'vigil-pg' || system === PG_NODES) {
+    const write = async () => {
+      const n = sizes.drainTotal;
+      await runCase('pg-alarms', { url, count: n, spreadMs: n, leadMs: -n - 1000 }, budget);
+    };
+    const nodes = system === 'vigil-pg' ? 1 : sizes.pgNodes;
+    const { goAt, reports } = await vigilNodes(url, nodes, sizes.drainTotal, false, write, budget);
+    const delivered = reports.reduce((n, r) => n + r.delivered, 0);
+    if (delivered < sizes.drainTotal)
+      throw new Error(`${system}: ${delivered} of ${sizes.drainTotal} delivered`);
+    // Timed from the common start to the last node's last fired mark.
+    const perS = (sizes.drainTotal / (Math.max(...reports.map((r) => r.lastAt)) - goAt)) * 1000;
+    return { perS, handlerPerS: perS };
+  }
+  return runCase('drain', { system, url, total: sizes.drainTotal }, budget);
+}
+
+async function postgres(): Promise<void> {
+  const systems = ['vigil-pg', PG_NODES, 'graphile-worker', 'pg-boss'];
+  await startPostgres();
+  try {
+    const late = new Map<string, Lateness[]>();
+    const rates = new Map<string, number[]>();
+    const drains = new Map<string, number[]>();
+    const push = <T>(m: Map<string, T[]>, k: string, v: T) => m.set(k, [...(m.get(k) ?? []), v]);
+    // Rounds interleave the systems, as above; each metric keeps its median round.
+    for (let round = 0; round < sizes.pgRounds; round++) {
+      for (const system of systems) {
+        const l = await pgLateness(system);
+        if (l.count < sizes.pgLateness.count)
+          throw new Error(`${system}: ${l.count} of ${sizes.pgLateness.count} fired`);
+        log(
+          `lateness ${system} run ${round + 1}: p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(2)} ms (${l.count} deliveries)`,
+        );
+        push(late, system, l);
+      }
+      for (const system of systems.filter((s) => s !== PG_NODES)) {
+        const perS = await pgSchedule(system);
+        log(`schedule ${system} run ${round + 1}: ${Math.round(perS)}/s`);
+        push(rates, system, perS);
+      }
+      for (const system of systems) {
+        const d = await pgDrain(system);
+        log(`drain ${system} run ${round + 1}: ${Math.round(d.perS)}/s`);
+        push(drains, system, d.perS);
+      }
+    }
+    for (const [system, all] of late) {
+      const m = [...all].sort((a, b) => a.p99 - b.p99)[Math.floor(all.length / 2)]!;
+      record('lateness_p50_ms', system, m.p50, 'ms');
+      record('lateness_p99_ms', system, m.p99, 'ms');
+      record('lateness_max_ms', system, m.max, 'ms');
+      if (all.length > 1)
+        context.push(
+          `lateness p99 of each run, ${system}: ${all.map((l) => l.p99.toFixed(1)).join(', ')} ms`,
+        );
+    }
+    for (const [system, all] of rates) {
+      record('schedule_per_s', system, median(all), 'schedules/s');
+      if (all.length > 1)
+        context.push(`schedule_per_s of each run, ${system}: ${all.map(Math.round).join(', ')}`);
+    }
+    for (const [system, all] of drains) {
+      record('drain_per_s', system, median(all), 'jobs/s');
+      if (all.length > 1)
+        context.push(`drain_per_s of each run, ${system}: ${all.map(Math.round).join(', ')}`);
+    }
+  } finally {
+    stopPostgres();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report.
 
 /** The Vigil row each system is compared with: bulk against bulk, one-at-a-time against `set`. */
 const referenceOf = (system: string): string =>
-  system === 'bullmq-bulk' || system === 'sqlite-batched' ? 'vigil-bulk' : 'vigil';
+  system === 'bullmq-bulk' || system === 'sqlite-batched'
+    ? 'vigil-bulk'
+    : PG_SYSTEMS.has(system)
+      ? 'vigil-pg'
+      : 'vigil';
+const PG_SYSTEMS = new Set(['vigil-pg', PG_NODES, 'graphile-worker', 'pg-boss']);
 
 function table(): string {
   const rows = results.map((r) => {
@@ -267,6 +455,30 @@ function goals(): string[] {
   const p99 = (s: string) => value('lateness_p99_ms', s);
   const rate = (s: string) => value('schedule_per_s', s);
   const check = (ok: boolean, text: string) => `${ok ? 'met   ' : 'MISSED'} ${text}`;
+  const pg = (): string[] => {
+    const better = Math.min(p99('graphile-worker'), p99('pg-boss'));
+    const drain1 = value('drain_per_s', 'vigil-pg');
+    const drainN = value('drain_per_s', PG_NODES);
+    return [
+      check(
+        p99('vigil-pg') <= better,
+        `PostgreSQL: p99 lateness <= the better peer's: ${p99('vigil-pg')} vs ${better} ms`,
+      ),
+      check(
+        p99('pg-boss') / p99('vigil-pg') >= 5,
+        `PostgreSQL: p99 lateness >= 5x better than pg-boss: ${(p99('pg-boss') / p99('vigil-pg')).toFixed(1)}x`,
+      ),
+      check(
+        rate('vigil-pg') >= rate('graphile-worker'),
+        `PostgreSQL: set >= graphile-worker addJob: ${(rate('vigil-pg') / rate('graphile-worker')).toFixed(2)}x`,
+      ),
+      check(
+        drainN / drain1 >= 1.8,
+        `PostgreSQL: drain with ${sizes.pgNodes} nodes >= 1.8x one node: ${(drainN / drain1).toFixed(2)}x`,
+      ),
+    ];
+  };
+  if (pgOnly) return pg();
   return [
     check(
       p99('vigil') <= p99('settimeout'),
@@ -288,6 +500,7 @@ function goals(): string[] {
       value('drain_per_s', 'vigil') >= value('drain_per_s', 'bullmq'),
       `drain >= BullMQ: ${(value('drain_per_s', 'vigil') / value('drain_per_s', 'bullmq')).toFixed(2)}x`,
     ),
+    ...pg(),
   ];
 }
 
@@ -309,7 +522,7 @@ function gitRevision(): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  ensureRedisInstalled(log);
+  if (!pgOnly) ensureRedisInstalled(log);
   const fsyncPerSec = Math.round(await runCase<number>('fsync', { ms: 1000 }, 30_000));
   log(`fsync: ${fsyncPerSec}/s`);
   const machine = {
@@ -325,33 +538,44 @@ async function main(): Promise<void> {
       ioredis: packageVersion('ioredis'),
       'better-sqlite3': packageVersion('better-sqlite3'),
       sqlite: sqliteVersion(),
-      redis: redisVersion(),
+      ...(pgOnly ? {} : { redis: redisVersion() }),
+      'graphile-worker': packageVersion('graphile-worker'),
+      'pg-boss': packageVersion('pg-boss'),
+      postgresql: postgresVersion(),
     },
   };
-  for (const part of [lateness, scheduling, drain, memory]) {
-    if (only === undefined || only === part.name) await part();
+  for (const part of [lateness, scheduling, drain, memory, postgres]) {
+    if (pgOnly ? part === postgres : only === undefined || only === part.name) await part();
   }
   machine.loadAvg.end = Number(os.loadavg()[0]!.toFixed(2));
 
   const out = table();
   console.log(
-    `\nVigil vs peers${quick ? ' (quick run: smaller sizes)' : ''}, ${machine.cpu}, ${machine.cores} cores, ` +
+    `\nVigil vs peers${quick ? ' (quick run: smaller sizes)' : ''}${pgOnly ? ' (PostgreSQL rows only)' : ''}, ${machine.cpu}, ${machine.cores} cores, ` +
       `fsync ${fsyncPerSec}/s, Node ${machine.node}, load average ${machine.loadAvg.start} -> ${machine.loadAvg.end}\n`,
   );
   console.log(out);
   console.log('');
   for (const line of context) console.log(`- ${line}`);
+  if (!pgOnly)
+    console.log(
+      `- BullMQ workers: concurrency ${WORKER_CONCURRENCY}; Redis ${machine.versions.redis} with built-in defaults unless the row says hz100`,
+    );
   console.log(
-    `- BullMQ workers: concurrency ${WORKER_CONCURRENCY}; Redis ${machine.versions.redis} with built-in defaults unless the row says hz100`,
+    `- PostgreSQL ${machine.versions.postgresql} (throwaway cluster, fsync on); graphile-worker ${machine.versions['graphile-worker']} ` +
+      `concurrency ${GRAPHILE_CONCURRENCY}, pollInterval default; pg-boss ${machine.versions['pg-boss']} polling default, batchSize ${PGBOSS_BATCH}; ` +
+      `Vigil ${sizes.pgNodes}-node rows: ${sizes.pgNodes} processes on one database`,
   );
   console.log('\nGoals (against this run):');
   for (const line of goals()) console.log(`  ${line}`);
-  const name = `${quick ? 'peers-quick' : 'peers'}${only ? `-${only}` : ''}`;
+  const part = pgOnly ? 'pg' : only;
+  const name = `${quick ? 'peers-quick' : 'peers'}${part ? `-${part}` : ''}`;
   const file = fileURLToPath(new URL(`../results/${name}.json`, import.meta.url));
   mkdirSync(path.dirname(file), { recursive: true });
   const run = {
     date: new Date().toISOString(),
     quick,
+    pgOnly,
     seconds: Math.round((Date.now() - started) / 1000),
     sizes,
     context,
@@ -366,8 +590,9 @@ let interrupted = false;
 process.on('SIGINT', () => {
   if (interrupted) return;
   interrupted = true;
-  log('interrupted: stopping cases and redis-server');
+  log('interrupted: stopping cases, redis-server and PostgreSQL');
   killCases();
+  stopPostgres();
   void stopAllRedis().finally(() => process.exit(130));
 });
 
@@ -376,6 +601,7 @@ main().then(
   async (err: unknown) => {
     console.error(err);
     killCases();
+    stopPostgres();
     await stopAllRedis();
     process.exitCode = 1;
   },

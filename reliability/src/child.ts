@@ -18,9 +18,16 @@
  * Deliveries are fsynced before the Sink replies: a delivery is on disk before the Alarm can
  * mark it fired. `C` lines need no fsync: they are written after the commit, and a SIGKILL does
  * not lose what the kernel already holds.
+ *
+ * With `TORTURE_PG_URL` set, the node runs on PostgreSQL (one of several side by side): alarms
+ * only, no Scheduler (workflow runs on PostgreSQL are not part of this harness), the parent's
+ * lease (`TORTURE_LEASE_MS`) and half of it as the delivery timeout. Several lives
+ * append to one journal; each line is one `write(2)` to a file opened with O_APPEND, so lines
+ * never interleave.
  */
 import fs from 'node:fs';
-import { AlarmClient, alarmSupervisor } from '@vigil/alarm';
+import { AlarmClient, type AlarmOptions, alarmSupervisor } from '@vigil/alarm';
+import { postgresStore } from '@vigil/postgres';
 import { createRuntime, reply, worker } from '@vigil/runtime';
 import { defineWorkflow, end, next, schedulerWorker, WorkflowClient } from '@vigil/workflow';
 import { fromCallback } from 'xstate';
@@ -30,6 +37,7 @@ const dbFile = mustEnv('TORTURE_DB');
 const journalFile = mustEnv('TORTURE_JOURNAL');
 const life = Number(mustEnv('TORTURE_LIFE'));
 const synchronous = process.env.TORTURE_SYNC === 'NORMAL' ? 'NORMAL' : 'FULL';
+const pgUrl = process.env.TORTURE_PG_URL;
 
 const journal = fs.openSync(journalFile, 'a');
 const write = (line: string, sync = false): void => {
@@ -97,23 +105,33 @@ runtime.events.on('runtime.fatal', ({ reason }) => {
   process.exit(3);
 });
 
-await runtime.start([
-  worker('Sink', sink),
-  alarmSupervisor({
-    db: dbFile,
-    synchronous,
-    // A short slice so the timer re-reads the wall clock often; a short backoff so a delivery
-    // refused during a restart comes back quickly. Neither weakens what is checked.
-    sliceMs: 100,
-    pollMs: 0,
-    maxAttempts: 1000,
-    backoff: { minMs: 50, maxMs: 1000, factor: 2 },
-  }),
-  // After the alarm service: on start the Scheduler sets again the alarm of every active run.
-  schedulerWorker({ db: dbFile, workflows: [chain] }),
-]);
+// A short slice so the timer re-reads the wall clock often; a short backoff so a delivery
+// refused during a restart comes back quickly. Neither weakens what is checked.
+const common: AlarmOptions = {
+  sliceMs: 100,
+  maxAttempts: 1000,
+  backoff: { minMs: 50, maxMs: 1000, factor: 2 },
+};
+await runtime.start(
+  pgUrl
+    ? [
+        worker('Sink', sink),
+        alarmSupervisor({
+          ...common,
+          store: postgresStore({ connectionString: pgUrl, leaseMs: Number(mustEnv('TORTURE_LEASE_MS')) }),
+          // Below the lease by a commit's margin, as the store's docs ask.
+          deliveryTimeoutMs: Number(mustEnv('TORTURE_LEASE_MS')) / 2,
+        }),
+      ]
+    : [
+        worker('Sink', sink),
+        alarmSupervisor({ ...common, db: dbFile, synchronous, pollMs: 0 }),
+        // After the alarm service: on start the Scheduler sets again the alarm of every active run.
+        schedulerWorker({ db: dbFile, workflows: [chain] }),
+      ],
+);
 const alarms = new AlarmClient(runtime);
-const workflows = new WorkflowClient(runtime);
+const workflows = pgUrl ? undefined : new WorkflowClient(runtime);
 
 process.on('message', (raw) => {
   const msg = raw as ToChild;
@@ -132,6 +150,7 @@ process.on('message', (raw) => {
   const nack = (err: unknown) =>
     answer({ op: 'nack', req: msg.req, code: String((err as { code?: unknown }).code ?? 'UNKNOWN') });
   if (msg.op === 'start') {
+    if (!workflows) return nack(new Error('no workflows on PostgreSQL'));
     workflows
       .start(chain, { tag: msg.tag, hop: msg.hop }, { runId: `t${msg.tag}`, at: msg.at })
       .then(() => answer({ op: 'ack', req: msg.req, id: 0 }), nack);

@@ -23,6 +23,15 @@
  *   right after journaling the `D` line) and from the moment the reply reached the Alarm (the
  *   end of the Sink's drain turn, `A` line). A long gap from the latter means an outcome waited
  *   for its commit; the difference between the two is the target's own turn.
+ *
+ * Several nodes (`nodes` given): lives run side by side on one database, so life numbers no
+ * longer order deliveries, and a life that survives can still lose a fired mark (its commit met
+ * the database restarting, or its lease ran out first); either way the alarm is delivered again,
+ * after its lease, by whichever node claims it. So a repeat is excused exactly when the previous
+ * delivery's fired mark never committed (no `C` line in the life that made it), whatever the
+ * lives' order; a repeat after a committed mark is unexcused. A cancel acknowledged as
+ * `cancelled` at instant T (the parent's clock, after the commit) makes any delivery journaled
+ * after T a resurrection, whichever node makes it.
  */
 
 /** What the parent asked for under one tag (one `set` request). */
@@ -52,6 +61,11 @@ export interface VerdictInput {
   finalLife: number;
   /** When each killed life was killed (SIGKILL sent), UTC ms, by life number. */
   killedAt?: Map<number, number>;
+  /** Several nodes side by side (see the header); absent for one process at a time. */
+  nodes?: {
+    /** Acknowledged cancels: tag -> when the answer `cancelled` reached the parent, UTC ms. */
+    cancelledAt: Map<number, number>;
+  };
 }
 
 export interface Verdict {
@@ -246,6 +260,16 @@ export function judge(input: VerdictInput): Verdict {
   let resurrected = 0;
   const cancelled = input.cancelled ?? new Map<number, number>();
   for (const d of deliveries) {
+    if (input.nodes) {
+      const at = input.nodes.cancelledAt.get(d.tag);
+      if (at !== undefined && d.at > at) {
+        resurrected++;
+        problem(
+          `alarm ${d.id} was delivered at ${d.at} by life ${d.life}, after its cancel was acknowledged at ${at}`,
+        );
+      }
+      continue;
+    }
     const cancelLife = cancelled.get(d.tag);
     if (cancelLife !== undefined && d.life > cancelLife) {
       resurrected++;
@@ -280,8 +304,10 @@ export function judge(input: VerdictInput): Verdict {
       duplicates++;
       const prev = list[k - 1]!;
       const cur = list[k]!;
-      const excused =
-        prev.life < cur.life && prev.life < input.finalLife && !committed.has(`${prev.life}:${key}`);
+      const uncommitted = !committed.has(`${prev.life}:${key}`);
+      const excused = input.nodes
+        ? uncommitted
+        : prev.life < cur.life && prev.life < input.finalLife && uncommitted;
       if (!excused) {
         unexcused++;
         problem(
@@ -289,8 +315,10 @@ export function judge(input: VerdictInput): Verdict {
         );
         continue;
       }
-      perKill.set(prev.life, (perKill.get(prev.life) ?? 0) + 1);
       const killedAt = input.killedAt?.get(prev.life);
+      // Several nodes: a repeat whose first delivery's life survived was caused by no kill.
+      if (input.nodes && killedAt === undefined) continue;
+      perKill.set(prev.life, (perKill.get(prev.life) ?? 0) + 1);
       if (killedAt !== undefined) gaps.push(killedAt - prev.at);
       if (killedAt !== undefined && prev.arrivedAt !== undefined) arrivalGaps.push(killedAt - prev.arrivedAt);
     }
@@ -306,9 +334,11 @@ export function judge(input: VerdictInput): Verdict {
   // For each killed life: deliveries it made whose fired mark it never committed.
   let inFlightAtKills = 0;
   const counted = new Set<string>();
+  const killed = (life: number): boolean =>
+    input.nodes ? input.killedAt?.has(life) === true : life < input.finalLife;
   for (const d of deliveries) {
     const key = `${d.life}:${d.id}:${d.occurrence}`;
-    if (d.life < input.finalLife && !committed.has(key) && !counted.has(key)) {
+    if (killed(d.life) && !committed.has(key) && !counted.has(key)) {
       counted.add(key);
       inFlightAtKills++;
     }

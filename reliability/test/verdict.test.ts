@@ -205,3 +205,66 @@ describe('workflow runs', () => {
     expect(unexcused).toMatchObject({ duplicates: 1, unexcused: 1 });
   });
 });
+
+describe('several nodes side by side', () => {
+  const nodes = (v: VerdictInput, killed: [number, number][] = [], cancelledAt: [number, number][] = []) => ({
+    ...v,
+    killedAt: new Map(killed),
+    nodes: { cancelledAt: new Map(cancelledAt) },
+  });
+
+  it('a repeat by a lower-numbered life after a killed life never marked it: excused, counted for that kill', () => {
+    // Lives 1 and 2 run together; life 2 delivers and is killed; life 1 reclaims after the lease.
+    const v = judge(
+      nodes(
+        input(
+          [`D 2 7 1 ${AT} ${AT} 1`, `D 1 7 2 ${AT + 900} ${AT} 1`, 'C 1 7'],
+          [[1, { at: AT }]],
+          [[1, 7]],
+          3,
+        ),
+        [[2, AT + 10]],
+      ),
+    );
+    expect(v).toMatchObject({ duplicates: 1, unexcused: 0, inFlightAtKills: 1, duplicatesPerKill: [1] });
+  });
+
+  it('a repeat after a surviving life lost its fired mark (the database restarting): excused, no kill counted', () => {
+    const v = judge(
+      nodes(
+        input(
+          [`D 1 7 1 ${AT} ${AT} 1`, `D 3 7 2 ${AT + 900} ${AT} 1`, 'C 3 7'],
+          [[1, { at: AT }]],
+          [[1, 7]],
+          3,
+        ),
+      ),
+    );
+    expect(v).toMatchObject({ duplicates: 1, unexcused: 0, inFlightAtKills: 0, duplicatesPerKill: [] });
+  });
+
+  it('a repeat after the fired mark committed is unexcused, whichever life makes it', () => {
+    const v = judge(
+      nodes(
+        input(
+          [`D 2 7 1 ${AT} ${AT} 1`, 'C 2 7', `D 1 7 2 ${AT + 900} ${AT} 1`],
+          [[1, { at: AT }]],
+          [[1, 7]],
+          3,
+        ),
+      ),
+    );
+    expect(v).toMatchObject({ duplicates: 1, unexcused: 1 });
+  });
+
+  it('a delivery journaled after the cancel was acknowledged is resurrected, whichever life makes it', () => {
+    const before = nodes(input([`D 1 7 1 ${AT} ${AT} 1`], [[1, { at: AT }]], [[1, 7]], 3), [], [[1, AT + 5]]);
+    expect(judge({ ...before, cancelled: new Map([[1, 3]]) })).toMatchObject({ resurrected: 0, expected: 0 });
+    const after = nodes(
+      input([`D 1 7 1 ${AT + 6} ${AT} 1`], [[1, { at: AT }]], [[1, 7]], 3),
+      [],
+      [[1, AT + 5]],
+    );
+    expect(judge({ ...after, cancelled: new Map([[1, 3]]) }).resurrected).toBe(1);
+  });
+});

@@ -234,10 +234,12 @@ class Store implements PostgresAlarmStore {
 
   async #open(): Promise<void> {
     const client = await this.#pool.connect();
+    client.on('error', ignore);
     try {
       await migratePostgres(client, this.#options.connectionString);
       this.#skew = await measureSkew(client, this.#options.now);
     } finally {
+      client.off('error', ignore);
       client.release();
     }
   }
@@ -653,6 +655,7 @@ class Store implements PostgresAlarmStore {
       throw toStoreError(err, operation);
     }
     let broken: Error | undefined;
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -666,10 +669,19 @@ class Store implements PostgresAlarmStore {
       else await client.query('ROLLBACK').catch(() => {});
       throw toStoreError(err, operation);
     } finally {
+      client.off('error', ignore);
       client.release(broken);
     }
   }
 }
+
+/**
+ * The error listener of a client checked out of the pool. The pool listens for errors only on
+ * idle clients; a server that ends the connection (57P01 at shutdown) between two queries of a
+ * checked-out client makes it emit 'error', which without a listener kills the process (seen in
+ * the 3-node torture when PostgreSQL restarted). The next query on it fails, and is handled there.
+ */
+function ignore(): void {}
 
 async function record(
   c: Client,

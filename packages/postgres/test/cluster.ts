@@ -38,7 +38,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startCluster(): Promise<Cluster> {
+/** Options of `startCluster`. */
+export interface ClusterOptions {
+  /**
+   * Keep PostgreSQL's durability (fsync, full page writes), as a benchmark of durable writes
+   * needs. Default false: tests trade it for speed, since no test survives a host crash.
+   */
+  durable?: boolean;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-pg-'));
   const asRoot = process.getuid?.() === 0;
@@ -63,7 +72,7 @@ export async function startCluster(): Promise<Cluster> {
       '-l',
       join(dir, 'log'),
       '-o',
-      `-h 127.0.0.1 -p ${port} -k ${dir} -F -c fsync=off -c full_page_writes=off`,
+      `-h 127.0.0.1 -p ${port} -k ${dir}${options.durable ? '' : ' -F -c fsync=off -c full_page_writes=off'}`,
       'start',
     ]);
   start();
