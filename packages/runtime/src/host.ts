@@ -7,7 +7,7 @@
 import type { EventObject } from 'xstate';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
-import type { ThreadPool } from './isolation/pool.js';
+import type { ThreadPool } from './isolation/types.js';
 import type { Registry } from './registry.js';
 import type { Runnable } from './scheduler.js';
 import type { ChildSpec, WorkerSpec } from './spec.js';

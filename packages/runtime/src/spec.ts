@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { AnyActorLogic, Snapshot } from 'xstate';
 import { InvalidChildSpecError, InvalidSupervisorOptionsError } from './errors.js';
-import { isolatedLogic, isolatedTarget } from './isolation/pool.js';
+import { isolatedWorkerLogic } from './isolation/mark.js';
 import { parseWith } from './validate.js';
 
 /** OTP restart types: `permanent` always, `transient` after an abnormal exit, `temporary` never. */
@@ -116,7 +116,9 @@ export interface WorkerOptions {
  * thread imports `module` (an absolute `file:` URL or path) and runs its export `export`.
  */
 export interface IsolatedModule {
+  /** The module the thread imports: an absolute `file:` URL or path. */
   module: string | URL;
+  /** The name of its export that is the actor's XState logic. */
   export: string;
 }
 
@@ -174,11 +176,7 @@ function logicOf(id: string, logic: AnyActorLogic | IsolatedModule, options: Wor
       'logic',
       "with isolation: 'thread' must be { module, export } (code cannot cross threads)",
     );
-  const target = isolatedTarget(id, logic.module, logic.export, { maxTurnMs: options.maxTurnMs });
-  return isolatedLogic(target, (host) => {
-    if (!host) throw new Error(`isolated worker '${id}' runs only under a Vigil runtime`);
-    return host.threadPool();
-  });
+  return isolatedWorkerLogic(id, logic.module, logic.export, { maxTurnMs: options.maxTurnMs });
 }
 
 /**

@@ -3,7 +3,7 @@
  * (which imports actor.ts): which logics are isolated proxies, and the start of a proxy's actor
  * in its thread, which the supervisor waits for as part of the child's start.
  */
-import type { AnyActorRef } from 'xstate';
+import type { AnyActorLogic, AnyActorRef } from 'xstate';
 
 /** The proxy logics of isolated actors (their state lives in a thread, not in the proxy). */
 const isolatedLogics = new WeakSet<object>();
@@ -40,4 +40,29 @@ export function setLoading(self: AnyActorRef, start: Loading): void {
 /** @internal The start in its thread of the actor behind proxy `ref`, if `ref` is a proxy. */
 export function loadingOf(ref: AnyActorRef): Loading | undefined {
   return loading.get(ref);
+}
+
+/**
+ * Builds the logic of `worker(id, { module, export }, { isolation: 'thread' })`. Set by pool.ts
+ * when it loads (the package's index loads it): spec.ts cannot import the pool, which imports the
+ * actor and the host, which name specs.
+ */
+export type IsolatedFactory = (
+  id: string,
+  module: unknown,
+  exportName: unknown,
+  options: { maxTurnMs?: number | 'infinity' },
+) => AnyActorLogic;
+
+let factory: IsolatedFactory | undefined;
+
+/** @internal */
+export function setIsolatedFactory(make: IsolatedFactory): void {
+  factory = make;
+}
+
+/** @internal The runtime-pool isolated logic for a worker spec. */
+export function isolatedWorkerLogic(...args: Parameters<IsolatedFactory>): AnyActorLogic {
+  if (!factory) throw new Error('isolated actors need @vigil/runtime loaded from its index');
+  return factory(...args);
 }

@@ -42,42 +42,11 @@ import {
 import { Exit, type ExitReason } from '../exit.js';
 import type { RuntimeHost } from '../host.js';
 import { threadEntry } from '../thread-entry.js';
-import { markIsolated, setLoading } from './mark.js';
+import { markIsolated, setIsolatedFactory, setLoading } from './mark.js';
 import { type FromThread, fromWire, reasonFromWire, type ToThread, toWire } from './protocol.js';
+import type { IsolatedActorOptions, ThreadPool, ThreadPoolOptions } from './types.js';
 
-/** Options of `threadPool` (and of the runtime's own pool: `createRuntime({ threadPool })`). */
-export interface ThreadPoolOptions {
-  /** Threads in the pool (default 2); actors are placed on the least loaded one. */
-  threads?: number;
-  /**
-   * Heap limit of each thread in MB (`resourceLimits.maxOldGenerationSizeMb`; default: Node's).
-   * The limit is per thread: an actor that exceeds it ends its thread and the actors on it.
-   */
-  heapMb?: number;
-}
-
-/** Options of one isolated actor (`pool.actor(...)`, or `worker(..., { isolation: 'thread' })`). */
-export interface IsolatedActorOptions {
-  /**
-   * Longest one message may run in ms before the actor's thread is terminated and the actor
-   * exits with `TURN_TIMEOUT` (default 1000; `'infinity'`: never preempted).
-   */
-  maxTurnMs?: number | 'infinity';
-}
-
-/** A pool of worker threads that runs isolated actors (see `threadPool`). */
-export interface ThreadPool {
-  /**
-   * The logic of an isolated actor, for `worker(name, logic)`: the export `exportName` of the
-   * module at `module` (an absolute file URL or path), loaded in a pool thread. Its input must be
-   * structured-cloneable; so must every message sent to it.
-   */
-  actor(module: string | URL, exportName: string, options?: IsolatedActorOptions): AnyActorLogic;
-  /** Threads running now, isolated actors placed on them, and threads replaced after one ended. */
-  stats(): { threads: number; actors: number; restarts: number };
-  /** Terminates every thread; the actors on them exit with `THREAD_EXITED`. Idempotent. */
-  close(): Promise<void>;
-}
+export type { IsolatedActorOptions, ThreadPool, ThreadPoolOptions } from './types.js';
 
 interface Hosted {
   name: string;
@@ -167,6 +136,15 @@ export function isolatedLogic(
   markIsolated(logic);
   return logic;
 }
+
+// `worker(id, { module, export }, { isolation: 'thread' })`: the runtime's own pool, found from
+// the host of the process that starts the proxy.
+setIsolatedFactory((id, module, exportName, options) =>
+  isolatedLogic(isolatedTarget(id, module, exportName, options), (host) => {
+    if (!host) throw new Error(`isolated worker '${id}' runs only under a Vigil runtime`);
+    return host.threadPool();
+  }),
+);
 
 class Pool implements ThreadPool {
   private readonly size: number;
