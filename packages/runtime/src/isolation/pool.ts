@@ -57,7 +57,9 @@ interface Hosted {
   /** Calls waiting for their reply, by call id. */
   calls: Map<number, object>;
   /** Messages posted to the thread and not begun there yet, oldest first. */
-  inflight: { seq: number; message: object }[];
+  inflight: Map<number, object>;
+  /** The last sequence number the thread said it began. */
+  begun: number;
   /** The message being handled now, as the thread last said. */
   running: { seq: number; type: string; since: number; timer: NodeJS.Timeout | undefined } | undefined;
   /** Settles the start the supervisor waits for. */
@@ -208,7 +210,8 @@ class Pool implements ThreadPool {
       maxTurnMs: target.maxTurnMs,
       seq: 0,
       calls: new Map(),
-      inflight: [],
+      inflight: new Map(),
+      begun: 0,
       running: undefined,
       started,
     };
@@ -236,7 +239,7 @@ class Pool implements ThreadPool {
         if (!replyError(event, refused)) process?.host.deadLetter(hosted.name, event, 'down');
         return;
       }
-      hosted.inflight.push({ seq, message: event });
+      hosted.inflight.set(seq, event);
       if (pending && call !== undefined) {
         hosted.calls.set(call, event);
         // Settled here first (timed out): the thread forgets it, so a late `reply` there returns
@@ -264,12 +267,13 @@ class Pool implements ThreadPool {
       this.post(thread, { op: 'stop', key });
       return;
     }
-    this.deadLetters(hosted, hosted.inflight.splice(0));
+    this.deadLetters(hosted, [...hosted.inflight.values()]);
+    hosted.inflight.clear();
   }
 
-  private deadLetters(hosted: Hosted, messages: { message: object }[]): void {
+  private deadLetters(hosted: Hosted, messages: object[]): void {
     const host = hosted.process?.host;
-    for (const { message } of messages) host?.deadLetter(hosted.name, message as { type: string }, 'down');
+    for (const message of messages) host?.deadLetter(hosted.name, message as { type: string }, 'down');
   }
 
   /** The least loaded thread, starting the pool's threads if they are not running. */
@@ -337,8 +341,9 @@ class Pool implements ThreadPool {
         hosted.started.reject(fromWire(m.error));
         break;
       case 'begin': {
-        while (hosted.inflight.length > 0 && (hosted.inflight[0] as { seq: number }).seq <= m.seq)
-          hosted.inflight.shift();
+        // Sequence numbers are consecutive and begun in order: everything up to m.seq was delivered.
+        for (let seq = hosted.begun + 1; seq <= m.seq; seq++) hosted.inflight.delete(seq);
+        hosted.begun = Math.max(hosted.begun, m.seq);
         const timer = Number.isFinite(hosted.maxTurnMs)
           ? setTimeout(() => this.preempt(thread, m.key, hosted), hosted.maxTurnMs)
           : undefined;
@@ -371,12 +376,11 @@ class Pool implements ThreadPool {
         break;
       case 'dropped': {
         thread.stopping.delete(m.key);
-        const dropped = new Set(m.seqs);
         this.deadLetters(
           hosted,
-          hosted.inflight.filter((f) => dropped.has(f.seq)),
+          m.seqs.flatMap((seq) => hosted.inflight.get(seq) ?? []),
         );
-        hosted.inflight = [];
+        hosted.inflight.clear();
         break;
       }
       case 'send':
@@ -457,7 +461,8 @@ class Pool implements ThreadPool {
     // Stopped from here, and the thread died before it said what it dropped: it handled nothing more.
     for (const hosted of stopping) {
       clearTimeout(hosted.running?.timer);
-      this.deadLetters(hosted, hosted.inflight.splice(0));
+      this.deadLetters(hosted, [...hosted.inflight.values()]);
+      hosted.inflight.clear();
     }
     for (const [key, hosted] of actors) {
       clearTimeout(hosted.running?.timer);
