@@ -8,9 +8,11 @@
  */
 import { type AnyActorRef, createActor, type EventObject } from 'xstate';
 import { pendingCallOf } from './call.js';
-import { CalleeExitedError, coerceError, StartError } from './errors.js';
+import type { TimerHandle } from './clock.js';
+import { CalleeExitedError, coerceError, InvalidMessageError, StartError } from './errors.js';
 import { Exit, type ExitReason, isAbnormal } from './exit.js';
 import type { RuntimeHost } from './host.js';
+import { isIsolatedLogic, type Loading, loadingOf } from './isolation/mark.js';
 import { Mailbox } from './mailbox.js';
 import { ExitListeners, exitWithin, type Process } from './process.js';
 import type { Runnable } from './scheduler.js';
@@ -173,8 +175,69 @@ export class ActorProcess implements Process, Runnable {
     if (this.alive && this.mailbox.size > 0) this.host.schedule(this);
   }
 
-  /** Resolves once `spec.readyWhen` holds; rejects if the actor exits or the start times out. */
-  whenReady(): Promise<void> {
+  /** True when this worker's logic runs on a pool thread (isolation/pool.ts). */
+  get isolated(): boolean {
+    return isIsolatedLogic(this.spec.logic);
+  }
+
+  /**
+   * The message to queue for this actor. An isolated actor's is a structured clone taken now, at
+   * the sender: what the thread will see, whatever the sender does with its object afterwards;
+   * one that cannot be cloned is refused here (`InvalidMessageError`), never in the receiver.
+   */
+  admit<T extends object>(message: T): T {
+    if (!this.isolated) return message;
+    try {
+      return structuredClone(message);
+    } catch (err) {
+      throw new InvalidMessageError(
+        `a message to isolated actor '${this.name}' cannot be cloned across threads: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /**
+   * Resolves once the actor has started in its thread (isolated actors) and `spec.readyWhen`
+   * holds; rejects if the actor fails to start there, exits, or the start times out.
+   */
+  async whenReady(): Promise<void> {
+    const loading = loadingOf(this.ref);
+    if (loading && this.alive) await this.whenStartedIn(loading);
+    return this.whenReadyWhen();
+  }
+
+  /**
+   * An isolated actor has started in its thread; rejects if it failed to, if the process exits,
+   * or after `startTimeoutMs` counted from when its thread runs.
+   */
+  private whenStartedIn(loading: Loading): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const clock = this.host.clock;
+      let timer: TimerHandle | undefined;
+      let done = false;
+      const cancelExit = this.onExit((reason) =>
+        finish(reason.kind === 'error' ? reason.error : new Error(`exited while starting (${reason.kind})`)),
+      );
+      const finish = (err: unknown) => {
+        if (done) return;
+        done = true;
+        cancelExit();
+        if (timer !== undefined) clock.clearTimeout(timer);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      void loading.booted.then(() => {
+        if (done) return;
+        timer = clock.setTimeout(
+          () => finish(new Error(`not started in its thread within ${this.spec.startTimeoutMs} ms`)),
+          this.spec.startTimeoutMs,
+        );
+      });
+      loading.started.then(() => finish(undefined), finish);
+    });
+  }
+
+  private whenReadyWhen(): Promise<void> {
     const readyWhen = this.spec.readyWhen;
     if (!readyWhen || !this.alive) return Promise.resolve();
     if (readyWhen(this.ref.getSnapshot())) return Promise.resolve();
@@ -269,6 +332,14 @@ export class ActorProcess implements Process, Runnable {
 
   kill(reason: ExitReason): void {
     this.exit(reason);
+  }
+
+  /**
+   * @internal The logic ended by itself (an isolated actor's final state, reported by its
+   * thread): read as the completion of an in-thread actor is, `shutdown` while it was asked to stop.
+   */
+  completed(): void {
+    this.exit(this.shuttingDown ? Exit.shutdown : Exit.normal);
   }
 
   /**

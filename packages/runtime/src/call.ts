@@ -11,6 +11,8 @@ import { CallTimeoutError } from './errors.js';
 export interface PendingCall {
   readonly to: string;
   settle(error: Error | undefined, value?: unknown): void;
+  /** Calls `listener` once when the call settles (replied, timed out, callee exited). */
+  observe(listener: () => void): void;
 }
 
 const pendingByEvent = new WeakMap<object, PendingCall>();
@@ -26,6 +28,7 @@ export function openCall(
 ): { call: PendingCall; promise: Promise<unknown> } {
   let timer: TimerHandle | undefined;
   let done = false;
+  let observers: (() => void)[] | undefined;
   let resolveFn!: (value: unknown) => void;
   let rejectFn!: (error: Error) => void;
   const promise = new Promise<unknown>((resolve, reject) => {
@@ -42,6 +45,11 @@ export function openCall(
       onSettled(call);
       if (error) rejectFn(error);
       else resolveFn(value);
+      for (const listener of observers ?? []) listener();
+    },
+    observe(listener) {
+      observers ??= [];
+      observers.push(listener);
     },
   };
   pendingByEvent.set(event, call);

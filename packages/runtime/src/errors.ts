@@ -23,6 +23,7 @@ export type VigilErrorCode =
   | 'NOT_A_SUPERVISOR'
   | 'ALREADY_RUNNING'
   | 'NOT_A_VIGIL_ACTOR'
+  | 'MAIN_THREAD_ONLY'
   | 'INVALID_RUNTIME_OPTION'
   | 'TURN_TIMEOUT'
   | 'OUT_OF_MEMORY'

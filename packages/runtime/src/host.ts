@@ -7,6 +7,7 @@
 import type { EventObject } from 'xstate';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
+import type { ThreadPool } from './isolation/types.js';
 import type { Registry } from './registry.js';
 import type { Runnable } from './scheduler.js';
 import type { ChildSpec, WorkerSpec } from './spec.js';
@@ -32,6 +33,12 @@ export interface RuntimeHost {
   deadLetter(to: string, message: EventObject, reason: 'undeclared' | 'down' | 'stopped'): void;
   /** Reports a listener (exit, monitor) that threw; the error is contained. */
   reportListenerError(event: string, err: unknown): void;
+  /** The runtime's `send` (isolated actors forward their sends through it). */
+  send(name: string, message: EventObject): void;
+  /** The runtime's `call` (isolated actors forward their calls through it). */
+  call(name: string, message: EventObject, options: { timeoutMs?: number }): Promise<unknown>;
+  /** The runtime's own thread pool, started on first use (`isolation: 'thread'` workers). */
+  threadPool(): ThreadPool;
   /** The input of a worker's incarnation (its `input`, called with the start context if a function). */
   inputOf(spec: WorkerSpec, incarnation: number): unknown;
 }

@@ -48,6 +48,7 @@ export { createRuntime, Runtime } from './runtime.js';
 export type {
   Backoff,
   ChildSpec,
+  IsolatedModule,
   RestartType,
   Shutdown,
   StartContext,

@@ -25,6 +25,7 @@ import {
 import { EventBus } from './events.js';
 import { Exit, type ExitReason } from './exit.js';
 import type { RuntimeHost } from './host.js';
+import { type ThreadPool, type ThreadPoolOptions, threadPool } from './isolation/pool.js';
 import { assertMessage } from './message.js';
 import type { Process } from './process.js';
 import { Registry } from './registry.js';
@@ -56,6 +57,12 @@ export interface RuntimeOptions {
   callTimeoutMs?: number;
   /** Name of the root supervisor (default 'root'). */
   rootName?: string;
+  /**
+   * The pool that runs `worker(..., { isolation: 'thread' })` actors: options of the runtime's
+   * own pool (started with the first such actor, closed when the runtime stops; default 2
+   * threads, Node's heap limit), or a `ThreadPool` you made and close yourself.
+   */
+  threadPool?: ThreadPoolOptions | ThreadPool;
 }
 
 /** Options of `call`. */
@@ -123,6 +130,10 @@ export class Runtime {
   private readonly running: Promise<void>;
   private settleRunning!: (error?: Error) => void;
   private deadLetterCount = 0;
+  /** Options of the runtime's own pool, or the pool it was given. */
+  private readonly poolOption: ThreadPoolOptions | ThreadPool;
+  /** The runtime's own pool, once an isolated worker needed it (closed by `stop`). */
+  private ownPool: ThreadPool | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     checkRuntimeOptions(options);
@@ -134,6 +145,8 @@ export class Runtime {
     this.host = this.createHost();
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
     this.rootName = options.rootName ?? 'root';
+    this.poolOption = options.threadPool ?? {};
+    if (!isPool(this.poolOption)) checkPoolOptions(this.poolOption);
     this.stopped = new Promise((resolve) => {
       this.resolveStopped = resolve;
     });
@@ -216,11 +229,14 @@ export class Runtime {
    * later, never on the sender's stack. If the name is unknown or down the message becomes a
    * dead letter (counted, and emitted as `deadLetter`); nothing is thrown at the sender. Only a
    * message that is not a `{ type: string }` object, or whose type is reserved (`xstate.*`,
-   * `vigil.*`: see `isReservedType`), is refused, with `InvalidMessageError`.
+   * `vigil.*`: see `isReservedType`), is refused, with `InvalidMessageError`; so is one to an
+   * isolated actor that cannot be structured-cloned (a function, a class with private state...).
    */
   send(name: string, message: EventObject | Message): void {
     assertMessage(message);
-    this.deliver(name, message);
+    const target = this.liveWorker(name);
+    if (target) target.enqueue(target.admit(message));
+    else this.deadLetter(name, message, this.whyNot(name));
   }
 
   /** Sends without the public check: the runtime's own protocol messages (`vigil.down`). */
@@ -261,7 +277,8 @@ export class Runtime {
         );
       }
       // A fresh object per call: it is the correlation key, even if the caller reuses `message`.
-      const event = { ...message };
+      // An isolated actor's is a structured clone (refused here when it cannot be cloned).
+      const event = target.isolated ? target.admit(message) : { ...message };
       const { promise } = openCall(event, name, message.type, timeoutMs, this.clock, () =>
         target.forget(event),
       );
@@ -462,6 +479,9 @@ export class Runtime {
     // A root still starting is shut down too: it abandons the child it is starting and stops
     // the ones already up, so this resolves only when no incarnation is alive.
     if (root?.alive) await root.shutdown('infinity');
+    // After the tree: every isolated actor has exited, so nothing is left on the threads.
+    await this.ownPool?.close();
+    this.ownPool = undefined;
     this.stateValue = 'stopped';
     this.events.emit('runtime.stopped', { reason, at: this.clock.now() });
     this.resolveStopped(reason);
@@ -485,6 +505,13 @@ export class Runtime {
       undeclare: (spec) => this.undeclare(spec),
       deadLetter: (to, message, reason) => this.deadLetter(to, message, reason),
       reportListenerError: (event, err) => this.reportListenerError(event, err),
+      send: (name, message) => this.send(name, message),
+      call: (name, message, options) => this.call(name, message, options),
+      threadPool: () => {
+        if (isPool(this.poolOption)) return this.poolOption;
+        this.ownPool ??= threadPool(this.poolOption);
+        return this.ownPool;
+      },
       inputOf: (spec, incarnation) =>
         typeof spec.input === 'function'
           ? (spec.input as (ctx: StartContext) => unknown)({ runtime: this, name: spec.id, incarnation })
@@ -582,6 +609,7 @@ const RUNTIME_OPTION_KEYS = {
   turnMs: true,
   callTimeoutMs: true,
   rootName: true,
+  threadPool: true,
 } satisfies Record<keyof RuntimeOptions, true>;
 
 function checkRuntimeOptions(options: unknown): void {
@@ -596,6 +624,21 @@ function checkRuntimeOptions(options: unknown): void {
         : `is not a runtime option (known: ${Object.keys(RUNTIME_OPTION_KEYS).join(', ')})`,
     );
   }
+}
+
+/** The runtime's own pool is checked when the runtime is made, and started on first use. */
+function checkPoolOptions(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidRuntimeOptionError('threadPool', 'must be { threads?, heapMb } or a ThreadPool');
+  try {
+    threadPool(options as ThreadPoolOptions);
+  } catch (err) {
+    throw new InvalidRuntimeOptionError('threadPool', (err as Error).message);
+  }
+}
+
+function isPool(option: ThreadPoolOptions | ThreadPool): option is ThreadPool {
+  return typeof (option as ThreadPool).actor === 'function';
 }
 
 const runtimeOfHost = new WeakMap<RuntimeHost, Runtime>();

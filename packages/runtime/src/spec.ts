@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import type { AnyActorLogic, Snapshot } from 'xstate';
 import { InvalidChildSpecError, InvalidSupervisorOptionsError } from './errors.js';
+import { isolatedWorkerLogic } from './isolation/mark.js';
 import { parseWith } from './validate.js';
 
 /** OTP restart types: `permanent` always, `transient` after an abnormal exit, `temporary` never. */
@@ -97,19 +98,51 @@ export interface WorkerOptions {
    * messages are cheap and batch well (the Alarm's group commit) may take more per turn.
    */
   budget?: number;
+  /**
+   * `'thread'`: run the logic, given as `{ module, export }`, on a thread of the runtime's pool
+   * (`createRuntime({ threadPool })`), where one message that runs too long is preempted and a
+   * heap overrun ends the actor, not the process. See the README's "Isolated actors".
+   */
+  isolation?: 'thread';
+  /**
+   * With `isolation: 'thread'`: longest one message may run, in ms, before the actor's thread is
+   * terminated and the actor exits with `TURN_TIMEOUT` (default 1000; `'infinity'`: never).
+   */
+  maxTurnMs?: number | 'infinity';
 }
 
 /**
- * Builds and validates a worker spec.
+ * The logic of an isolated actor, named by module and export: code cannot cross threads, so the
+ * thread imports `module` (an absolute `file:` URL or path) and runs its export `export`.
+ */
+export interface IsolatedModule {
+  /** The module the thread imports: an absolute `file:` URL or path. */
+  module: string | URL;
+  /** The name of its export that is the actor's XState logic. */
+  export: string;
+}
+
+/**
+ * Builds and validates a worker spec. With `isolation: 'thread'` the logic is `{ module, export }`
+ * and runs on a thread of the runtime's pool (an isolated actor); otherwise it is XState logic
+ * run on the main thread.
  *
  * @example
  * worker('Greeter', greeterMachine, { restart: 'transient', shutdown: 2000 })
+ * worker('Parser', { module: new URL('./parser.js', import.meta.url), export: 'parser' }, {
+ *   isolation: 'thread',
+ *   maxTurnMs: 500,
+ * })
  */
-export function worker(id: string, logic: AnyActorLogic, options: WorkerOptions = {}): WorkerSpec {
+export function worker(
+  id: string,
+  logic: AnyActorLogic | IsolatedModule,
+  options: WorkerOptions = {},
+): WorkerSpec {
   return validateChildSpec({
     type: 'worker',
     id,
-    logic,
+    logic: logicOf(id, logic, options),
     input: options.input,
     restart: options.restart ?? 'permanent',
     shutdown: options.shutdown ?? 5000,
@@ -119,6 +152,31 @@ export function worker(id: string, logic: AnyActorLogic, options: WorkerOptions 
     backoff: options.backoff,
     budget: options.budget,
   }) as WorkerSpec; // validateChildSpec returns the kind it was given
+}
+
+/** The logic a worker spec runs: `logic` itself, or the proxy of an isolated actor. */
+function logicOf(id: string, logic: AnyActorLogic | IsolatedModule, options: WorkerOptions): unknown {
+  const named = typeof logic === 'object' && logic !== null && 'module' in logic && !isLogic(logic);
+  const isolation = options?.isolation;
+  if (isolation === undefined) {
+    if (named)
+      throw new InvalidChildSpecError(
+        id,
+        'isolation',
+        "must be 'thread' for a logic given as { module, export }",
+      );
+    if (options?.maxTurnMs !== undefined)
+      throw new InvalidChildSpecError(id, 'maxTurnMs', "applies only with isolation: 'thread'");
+    return logic;
+  }
+  if (isolation !== 'thread') throw new InvalidChildSpecError(id, 'isolation', "must be 'thread' or absent");
+  if (!named)
+    throw new InvalidChildSpecError(
+      id,
+      'logic',
+      "with isolation: 'thread' must be { module, export } (code cannot cross threads)",
+    );
+  return isolatedWorkerLogic(id, logic.module, logic.export, { maxTurnMs: options.maxTurnMs });
 }
 
 /**

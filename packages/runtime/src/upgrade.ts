@@ -23,7 +23,7 @@ import type { AnyActorLogic } from 'xstate';
 import type { ActorProcess } from './actor.js';
 import { coerceError, UpgradeFailedError } from './errors.js';
 import { Exit } from './exit.js';
-import { isIsolatedLogic } from './isolation/pool.js';
+import { isIsolatedLogic } from './isolation/mark.js';
 import { isLogic, type WorkerSpec } from './spec.js';
 
 /** Options of `runtime.upgrade`. */

@@ -5,7 +5,6 @@
 import {
   type AnyActorRef,
   type AnyEventObject,
-  assign,
   type EventObject,
   fromCallback,
   setup,
@@ -18,85 +17,16 @@ import {
   exit,
   ManualClock,
   type Runtime,
-  reply,
   settle,
   type VigilEventName,
   type VigilEvents,
 } from '../src/index.js';
+import { type ReasonName, reasonOf } from './fixtures/actors.js';
 
-/** The exit reasons of the conformance matrix, named as in OTP. */
-export type ReasonName = 'normal' | 'shutdown' | 'error' | 'killed';
+// The logics both modes of test/parity.test.ts run live in a module a pool thread can load.
+export { failsOnStart, probe, type ReasonName, reasonOf, stubborn } from './fixtures/actors.js';
 
 export const REASONS: readonly ReasonName[] = ['normal', 'shutdown', 'error', 'killed'];
-
-/**
- * A worker that counts `INC`, answers `GET`, and exits on demand:
- * - `STOP` reaches a final state (reason `normal`);
- * - `CRASH` throws in an action (reason `error`);
- * - `EXIT` calls `exit(self, reason)` with the reason named in the event;
- * - `vigil.shutdown` (sent only to trapExit workers) reaches the final state.
- */
-export const probe = setup({
-  types: {
-    context: {} as { count: number },
-    events: {} as
-      | { type: 'INC' }
-      | { type: 'GET' }
-      | { type: 'STOP' }
-      | { type: 'CRASH' }
-      | { type: 'EXIT'; reason: ReasonName }
-      | { type: 'vigil.shutdown' },
-  },
-}).createMachine({
-  id: 'probe',
-  context: { count: 0 },
-  initial: 'running',
-  states: {
-    running: {
-      on: {
-        INC: { actions: assign({ count: ({ context }) => context.count + 1 }) },
-        GET: { actions: ({ context, event }) => reply(event, context.count) },
-        STOP: 'done',
-        CRASH: {
-          actions: () => {
-            throw new Error('boom');
-          },
-        },
-        EXIT: { actions: ({ self, event }) => exit(self, reasonOf(event.reason)) },
-        'vigil.shutdown': 'done',
-      },
-    },
-    done: { type: 'final' },
-  },
-});
-
-/** A worker that ignores `vigil.shutdown`: as a trapExit child it must be killed. */
-export const stubborn = setup({}).createMachine({
-  id: 'stubborn',
-  initial: 'running',
-  states: { running: {} },
-});
-
-/** A worker whose entry action throws: it can never start. */
-export const failsOnStart = setup({}).createMachine({
-  id: 'failsOnStart',
-  entry: () => {
-    throw new Error('entry failed');
-  },
-});
-
-export function reasonOf(name: ReasonName): ExitReason {
-  switch (name) {
-    case 'normal':
-      return Exit.normal;
-    case 'shutdown':
-      return Exit.shutdown;
-    case 'killed':
-      return Exit.killed;
-    case 'error':
-      return Exit.error(new Error('exit on purpose'));
-  }
-}
 
 /**
  * Makes the probe running as `name` exit with `reason`, each the way a real actor would:

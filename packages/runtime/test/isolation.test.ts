@@ -3,14 +3,18 @@
  * things an in-thread actor cannot have: preemption of a message that runs too long, and a heap
  * limit that ends the actor, not the process.
  */
-import { afterEach, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterEach, expect, it, vi } from 'vitest';
 import { fromCallback } from 'xstate';
 import {
   CalleeExitedError,
   createRuntime,
+  Exit,
   type ExitReason,
+  InvalidMessageError,
   type Runtime,
   reply,
+  StartError,
   supervisor,
   type ThreadPool,
   type TurnTimeoutError,
@@ -19,6 +23,7 @@ import {
 } from '../src/index.js';
 
 const FIXTURE = new URL('./fixtures/isolated.ts', import.meta.url);
+const counter = (await import('./fixtures/isolated.js')).counter;
 
 let runtime: Runtime | undefined;
 const pools: ThreadPool[] = [];
@@ -59,6 +64,12 @@ function startedAgain(rt: Runtime, name: string, incarnation: number): Promise<v
     });
   });
 }
+
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
 
 const codeOf = (reason: ExitReason) =>
   reason.kind === 'error' ? (reason.error as { code?: string }).code : reason.kind;
@@ -173,15 +184,148 @@ it('a call with a message that cannot be cloned is INVALID_MESSAGE; the actor ca
   expect(await runtime.call('Counter', { type: 'get' })).toEqual({ count: 0, seen: [] });
 });
 
-it('runtime.stop() ends every thread of the pool', async () => {
+it("runtime.stop() leaves no actor on a pool; the pool's close() ends its threads", async () => {
   const p = pool({ threads: 2 });
   runtime = createRuntime();
   await runtime.start([worker('A', p.actor(FIXTURE, 'counter')), worker('B', p.actor(FIXTURE, 'counter'))]);
   expect(p.stats()).toMatchObject({ threads: 2, actors: 2 });
   await runtime.stop();
   runtime = undefined;
-  await new Promise((r) => setImmediate(r));
+  expect(p.stats()).toMatchObject({ threads: 2, actors: 0 });
+  await p.close();
   expect(p.stats()).toMatchObject({ threads: 0, actors: 0 });
+  await p.close(); // idempotent
+});
+
+it("the spec form runs on the runtime's own pool, started on first use and terminated by runtime.stop()", async () => {
+  const terminate = vi.spyOn(Worker.prototype, 'terminate');
+  try {
+    runtime = createRuntime({ threadPool: { threads: 2 } });
+    await runtime.start([
+      worker('Counter', { module: FIXTURE, export: 'counter' }, { isolation: 'thread', maxTurnMs: 100 }),
+    ]);
+    runtime.send('Counter', { type: 'inc', n: 7 });
+    expect(await runtime.call('Counter', { type: 'get' })).toEqual({ count: 1, seen: [7] });
+    const crashed = crashOf(runtime, 'Counter');
+    runtime.send('Counter', { type: 'spin' });
+    expect(codeOf((await crashed).reason)).toBe('TURN_TIMEOUT');
+    terminate.mockClear();
+    await runtime.stop();
+    runtime = undefined;
+    expect(terminate).toHaveBeenCalledTimes(2);
+  } finally {
+    terminate.mockRestore();
+  }
+});
+
+it('worker() refuses a { module, export } logic without isolation, and isolation without one', () => {
+  expect(() => worker('W', { module: FIXTURE, export: 'counter' })).toThrow(
+    expect.objectContaining({ code: 'INVALID_CHILD_SPEC', field: 'isolation' }),
+  );
+  expect(() => worker('W', counter, { isolation: 'thread' })).toThrow(
+    expect.objectContaining({ code: 'INVALID_CHILD_SPEC', field: 'logic' }),
+  );
+  expect(() => worker('W', counter, { maxTurnMs: 5 })).toThrow(
+    expect.objectContaining({ code: 'INVALID_CHILD_SPEC', field: 'maxTurnMs' }),
+  );
+  expect(() => worker('W', { module: './relative.js', export: 'counter' }, { isolation: 'thread' })).toThrow(
+    expect.objectContaining({ code: 'INVALID_CHILD_SPEC', child: 'W', field: 'module' }),
+  );
+  expect(() => createRuntime({ threadPool: { threads: 0 } })).toThrow(
+    expect.objectContaining({ code: 'INVALID_RUNTIME_OPTION', option: 'threadPool' }),
+  );
+});
+
+it('a send whose message cannot be cloned throws INVALID_MESSAGE at the sender; nothing reaches the actor', async () => {
+  const p = pool({ threads: 1 });
+  runtime = createRuntime();
+  await runtime.start([worker('Counter', p.actor(FIXTURE, 'counter'))]);
+  const letters = vi.fn();
+  runtime.events.on('deadLetter', letters);
+  expect(() => runtime?.send('Counter', { type: 'inc', n: 1, fn: () => 1 })).toThrow(InvalidMessageError);
+  expect(() => runtime?.cast('Counter', { type: 'inc', n: 2, sym: Symbol('x') })).toThrow(
+    expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+  );
+  // What is sent is a copy taken at the send: changing the object afterwards changes nothing.
+  const message = { type: 'inc', n: 3 };
+  runtime.send('Counter', message);
+  message.n = 99;
+  expect(await runtime.call('Counter', { type: 'get' })).toEqual({ count: 1, seen: [3] });
+  expect(letters).not.toHaveBeenCalled();
+  expect(runtime.whichChildren()[0]).toMatchObject({ status: 'running', incarnation: 1 });
+});
+
+it('an isolated actor calls a main-thread actor and replies with its answer; it sends with castTo', async () => {
+  const p = pool({ threads: 1 });
+  runtime = createRuntime();
+  const notes: number[] = [];
+  const log = fromCallback(({ receive }) => receive((e) => notes.push((e as unknown as { n: number }).n)));
+  const oracle = fromCallback(({ receive }) =>
+    receive((e) => reply(e, (e as unknown as { n: number }).n ** 2)),
+  );
+  await runtime.start([
+    worker('Oracle', oracle),
+    worker('Log', log),
+    worker('Asker', p.actor(FIXTURE, 'asker')),
+  ]);
+  expect(await runtime.call('Asker', { type: 'ask', n: 12 })).toEqual({ value: 144, from: 'Asker' });
+  expect(await runtime.call('Asker', { type: 'askNobody' })).toBe('UNKNOWN_ACTOR');
+  // Refused in the thread, at the sender, as on the main thread.
+  expect(await runtime.call('Asker', { type: 'sendFunction' })).toBe('INVALID_MESSAGE');
+  runtime.send('Asker', { type: 'tell', n: 5 });
+  // The Asker's cast reaches Log before the answer to a later call comes back (one channel, in order).
+  expect(await runtime.call('Asker', { type: 'ask', n: 2 })).toEqual({ value: 4, from: 'Asker' });
+  expect(await runtime.call('Oracle', { type: 'square', n: 3 })).toBe(9);
+  expect(notes).toEqual([5]);
+});
+
+it.each([
+  [
+    'a module that does not exist',
+    () => new URL('./fixtures/missing.ts', import.meta.url),
+    'counter',
+    /cannot load/,
+  ],
+  ['an export that does not exist', () => FIXTURE, 'nothing', /no export 'nothing'/],
+])('%s: the start fails with START_FAILED, the runtime lives', async (_label, module, exported, why) => {
+  runtime = createRuntime({ threadPool: { threads: 1 } });
+  await runtime.start([ping]);
+  const error = await runtime
+    .startChild(worker('Broken', { module: module(), export: exported }, { isolation: 'thread' }))
+    .catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(StartError);
+  expect(error).toMatchObject({ code: 'START_FAILED', child: 'Broken' });
+  expect((error as Error).message).toMatch(why);
+  expect(runtime.state).toBe('running');
+  expect(await runtime.call('Ping', { type: 'ping' })).toBe('pong');
+});
+
+it('messages already passed to the thread when the actor is killed are dropped there and recorded as dead letters', async () => {
+  const p = pool({ threads: 1 });
+  runtime = createRuntime();
+  await runtime.start([
+    worker('Counter', p.actor(FIXTURE, 'counter', { maxTurnMs: 'infinity' }), { restart: 'temporary' }),
+    ping,
+  ]);
+  const gate = new Int32Array(new SharedArrayBuffer(8));
+  runtime.send('Counter', { type: 'block', gate: gate.buffer as SharedArrayBuffer });
+  // Atomics.waitAsync is in Node 20, not in this project's TypeScript lib (ES2022).
+  const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+  const blocking = waitAsync(gate, 1, 0);
+  if (blocking.async) await blocking.value; // the thread is inside 'block' now
+  for (let n = 0; n < 20; n++) runtime.send('Counter', { type: 'inc', n });
+  // The drain loop serves actors in the order they were scheduled: once Ping has answered, the
+  // turn that passed Counter's 20 messages to its blocked thread has run.
+  expect(await runtime.call('Ping', { type: 'ping' })).toBe('pong');
+  expect(runtime.mailboxDepth('Counter')).toBe(0);
+  const letters: string[] = [];
+  runtime.events.on('deadLetter', (e) => letters.push(e.messageType));
+  runtime.exit('Counter', Exit.killed);
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  while (letters.length < 20) await runtime.events.waitFor('deadLetter');
+  expect(letters).toEqual(Array(20).fill('inc'));
+  expect(runtime.deadLetters).toBe(20);
 });
 
 it('an upgrade of an isolated actor is refused with UPGRADE_FAILED and changes nothing', async () => {
