@@ -211,7 +211,8 @@ export interface AlarmStore {
   /**
    * Pending alarms after `after` in (fireAt, id) order, due or not, at most `limit`: the Alarm's
    * read-ahead (its prefetch window of the next alarms). Optional: without it the Alarm reads due
-   * rows when they are due. A store whose due read claims rows (a lease) must not claim here.
+   * rows when they are due. The Alarm fires rows of this window without another read, so a store
+   * shared by several nodes, whose due read claims rows (a lease), must not offer it.
    */
   upcoming?(after: DueCursor, limit: number): Promise<AlarmRow[]>;
   /**
