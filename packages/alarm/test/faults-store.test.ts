@@ -170,3 +170,41 @@ describe('disk full: max_page_count reached', () => {
     expect(log.deliveries.map((d) => d.alarm.alarmId)).toEqual([1, b.id]);
   });
 });
+
+describe('store unavailable (a shared database restarting): STORE_UNAVAILABLE', () => {
+  it('the Alarm waits for the store instead of crashing, then delivers what came due meanwhile', async () => {
+    const log = recorder();
+    let down = false;
+    const store = () => {
+      const inner = openSqliteStore(t.db.file);
+      return new Proxy(inner, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) =>
+            down && prop !== 'close'
+              ? Promise.reject(new StoreError('STORE_UNAVAILABLE', String(prop), 'connection refused'))
+              : (value as (...a: unknown[]) => unknown).apply(target, args);
+        },
+      });
+    };
+    t.h = await startAlarms({ file: t.db.file, targets: { Log: log.logic }, options: { store } });
+    const crashed = collect(t.h.runtime, 'actor.crashed');
+    const before = await t.h.client.set(T0 + 1000, 'Log', { n: 'before' });
+    down = true;
+    await t.h.clock.advance(1000); // due now: the Timer wakes the Alarm, whose read fails
+    await quiesce();
+    const err = await t.h.client.set(T0 + 2000, 'Log', { n: 'during' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await t.h.clock.advance(1000); // retries while it is down: still no crash
+    await quiesce();
+    expect(log.deliveries).toEqual([]);
+    down = false;
+    const delivered = t.h.runtime.events.waitFor('alarm.delivered', (e) => e.id === before.id);
+    await t.h.clock.advance(5000); // the longest wait between tries
+    await delivered;
+    expect(crashed).toEqual([]);
+    expect(log.deliveries.map((d) => d.n)).toEqual(['before']);
+    expect(rawRows(t.db.file).map((r) => r.status)).toEqual(['fired']);
+  });
+});
