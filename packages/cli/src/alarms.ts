@@ -195,7 +195,10 @@ export function registerAlarms(program: Command, ctx: Context): void {
     .description('count alarms by status and show the next one due')
     .requiredOption('--db <file>', DB_HELP)
     .option('--tz <zone>', 'show times in this IANA zone (default: the system zone)')
-    .option('--json', 'print JSON: { byStatus, occurrences, total, nextFireAt }')
+    .option(
+      '--json',
+      'print JSON: { byStatus, occurrences, total, nextFireAt } (PostgreSQL adds unrouted, clockSkewMs)',
+    )
     .action(async (o: DbOptions) => {
       const zone = ctx.zone(o.tz);
       const stats = await withStore(openForReading(location(ctx, o.db)), (store) => store.stats());
@@ -207,6 +210,13 @@ export function registerAlarms(program: Command, ctx: Context): void {
           ['total', String(stats.total)],
           ['occurrences', `${delivered} delivered, ${missed} missed, ${failed} failed`],
           ['next due', stats.nextFireAt === null ? NONE : instantFromNow(stats.nextFireAt, zone, ctx.now())],
+          // Only a store shared by several nodes counts them (PostgreSQL): due alarms that wait
+          // for a live node declaring their target.
+          ...(stats.unrouted === undefined
+            ? []
+            : ([
+                ['unrouted', `${stats.unrouted} due, waiting for a node that declares the target`],
+              ] as const)),
         ]),
       );
     });
