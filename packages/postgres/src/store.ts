@@ -342,11 +342,22 @@ class Store implements PostgresAlarmStore {
           [at, id],
         );
       } else {
-        await c.query(
+        // Held by another node under a valid lease: that node may be delivering it now, and this
+        // caller cannot know. Cancelling it outright would record `cancelled` for an alarm that is
+        // then delivered; so, as for a delivery in flight here, only the request is recorded, and
+        // the holder's outcome (or, if the holder dies, the next claimer) settles it.
+        const cancelled = await c.query(
           `UPDATE vigil_alarms SET status = 'cancelled', settled_at = $1, cancel_requested_at = coalesce(cancel_requested_at, $1)
-           WHERE id = $2 AND status = 'pending'`,
-          [at, id],
+           WHERE id = $2 AND status = 'pending'
+             AND (claimed_by IS NULL OR claimed_by = $3 OR lease_until <= ${SERVER_NOW})`,
+          [at, id, this.nodeId],
         );
+        if (cancelled.rowCount === 0) {
+          await c.query(
+            `UPDATE vigil_alarms SET cancel_requested_at = $1 WHERE id = $2 AND status = 'pending' AND cancel_requested_at IS NULL`,
+            [at, id],
+          );
+        }
       }
       return (await c.query(`${SELECT} WHERE id = $1`, [id])).rows[0] as AlarmRow | undefined;
     });

@@ -189,3 +189,25 @@ it('a node that stops with claimed alarms loses nothing: another node delivers t
     await nodeB.stop();
   }
 }, 60_000);
+
+it("a cancel on one node of an alarm another node holds is recorded as asked: the holder's delivery is the truth, and nothing is delivered after it", async () => {
+  const url = freshUrl();
+  const a = await openPostgresStore({ connectionString: url, nodeId: 'a', leaseMs: 60_000 });
+  const b = await openPostgresStore({ connectionString: url, nodeId: 'b', leaseMs: 60_000 });
+  try {
+    const past = Date.now() - 1000;
+    const [held, free] = (await a.insert([alarm(past), alarm(Date.now() + 60_000)])).map((r) => r.row.id);
+    expect(ids(await a.due(Date.now(), 10))).toEqual([held]);
+    // b cannot know whether a is delivering `held`: it records the request, not `cancelled`.
+    const asked = await b.cancel(held!, Date.now());
+    expect(asked).toMatchObject({ status: 'pending', cancelRequestedAt: expect.any(Number) });
+    // An alarm nobody holds is cancelled at once.
+    expect(await b.cancel(free!, Date.now())).toMatchObject({ status: 'cancelled' });
+    // a's delivery went through: the record says so (a one-shot alarm ends fired, not cancelled).
+    await a.complete([{ kind: 'fired', id: held!, firedAt: Date.now(), attempts: 1 }]);
+    expect(await b.get(held!)).toMatchObject({ status: 'fired', attempts: 1 });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}, 30_000);
