@@ -200,14 +200,19 @@ export function runStoreContract(name: string, backend: RunStoreBackend): void {
       it('excludes other work on the same run until it settles; other runs go on', async () => {
         const order: string[] = [];
         const held = gate();
+        const started = gate();
         const first = store.withRun('r1', async () => {
           order.push('first start');
+          started.open();
           await held.promise;
           order.push('first end');
         });
         const second = store.withRun('r1', async () => {
           order.push('second');
         });
+        // A store may take its lock asynchronously (PostgreSQL: a transaction on a connection of
+        // its own): wait until the first holder runs before asking for another run.
+        await started.promise;
         const other = store.withRun('r2', async () => {
           order.push('other run');
         });
