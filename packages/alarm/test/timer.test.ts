@@ -127,3 +127,38 @@ describe('host suspend', () => {
     expect(premature).toEqual([]);
   });
 });
+
+describe('an instant already reached', () => {
+  it('armed for an instant the wall clock has reached, the Timer fires at once, with no zero-delay timer', async () => {
+    // In Node a zero-delay timer runs a millisecond or more later; with five alarms due a
+    // millisecond the Alarm often arms for a row that is due by the time the Timer reads it.
+    const { clock, delays } = recordingClock();
+    const log = recorder();
+    t.h = await startAlarms({ file: t.db.file, clock, targets: { Log: log.logic } });
+    const at = T0 + 5 * SEC;
+    const { id } = await t.h.client.set(at, 'Log');
+    await quiesce();
+    const armedDelays = delays.length;
+    clock.jump(5 * SEC); // the instant is reached; no timer has run (no elapsed time passed)
+    const fired = t.h.runtime.events.waitFor('alarm.fired', (e) => e.id === id);
+    t.h.runtime.send('Timer', { type: 'timer.arm', at });
+    // Only a wake that does not wait for a timer can get here: the ManualClock runs none.
+    expect((await fired).lateMs).toBe(0);
+    expect(delays.slice(armedDelays)).not.toContain(0);
+  });
+
+  it('armed for an instant 1 ms ahead, it sleeps and does not fire early', async () => {
+    const { clock, delays } = recordingClock();
+    const log = recorder();
+    t.h = await startAlarms({ file: t.db.file, clock, targets: { Log: log.logic } });
+    const at = T0 + 5 * SEC;
+    await t.h.client.set(at, 'Log');
+    await quiesce();
+    clock.jump(5 * SEC - 1);
+    const armedDelays = delays.length;
+    t.h.runtime.send('Timer', { type: 'timer.arm', at });
+    await quiesce();
+    expect(log.deliveries).toEqual([]);
+    expect(delays.slice(armedDelays)).toContain(1);
+  });
+});
