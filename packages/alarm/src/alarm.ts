@@ -69,6 +69,7 @@ import {
 import type {
   AlarmRow,
   AlarmStore,
+  CompleteResult,
   Completion,
   DueCursor,
   ListFilter,
@@ -930,9 +931,9 @@ class AlarmService {
     this.completions = [];
     if (this.closed || batch.length === 0) return;
     this.committing = true;
-    let cancelled: number[];
+    let result: CompleteResult;
     try {
-      cancelled = await this.store.complete(batch.map((c) => c.completion));
+      result = await this.store.complete(batch.map((c) => c.completion));
     } catch (err) {
       this.committing = false;
       // The deliveries happened; only their record failed (disk full, busy). Keep them in flight
@@ -954,17 +955,35 @@ class AlarmService {
       queueMicrotask(() => this.flushCompletionsSoon(0));
     }
     const now = this.clock.now();
+    // Refused outcomes (the row is another node's now, or already final) are not announced as
+    // recorded: records never lie. Counted per id, since one batch may hold an id twice.
+    const refused = new Map<number, number>();
+    for (const id of result.refused) refused.set(id, (refused.get(id) ?? 0) + 1);
     for (const { completion, announce } of batch) {
-      this.inFlight.delete(completion.id);
-      if (this.readingDue) this.settledDuringRead.add(completion.id);
-      this.deliveryDone(completion.id);
+      const { id } = completion;
+      this.inFlight.delete(id);
+      if (this.readingDue) this.settledDuringRead.add(id);
+      const target = this.deliveryTarget.get(id);
+      this.deliveryDone(id);
       // A retry moves a row, and so does a series' next occurrence: either may now sort before
       // the cursor.
       if (completion.kind === 'retry' || ('next' in completion && completion.next !== undefined))
         this.resetCursor();
+      const left = refused.get(id) ?? 0;
+      if (left > 0) {
+        refused.set(id, left - 1);
+        this.cancelAsked.delete(id);
+        this.events.emit('alarm.superseded', {
+          id,
+          outcome: completion.kind,
+          ...(target === undefined ? {} : { target }),
+          at: now,
+        });
+        continue;
+      }
       announce();
-      if (this.cancelAsked.delete(completion.id) && cancelled.includes(completion.id)) {
-        this.events.emit('alarm.cancelled', { id: completion.id, at: now });
+      if (this.cancelAsked.delete(id) && result.cancelled.includes(id)) {
+        this.events.emit('alarm.cancelled', { id, at: now });
       }
     }
     void this.pump();

@@ -44,6 +44,7 @@ export type {
   AlarmRow,
   AlarmStatus,
   AlarmStore,
+  CompleteResult,
   Completion,
   DueCursor,
   ListFilter,

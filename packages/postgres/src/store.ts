@@ -22,6 +22,7 @@ import {
   type AlarmRow,
   type AlarmStatus,
   type AlarmStore,
+  type CompleteResult,
   type Completion,
   type DueCursor,
   InvalidOptionError,
@@ -460,10 +461,10 @@ class Store implements PostgresAlarmStore {
     return rows.sort((x, y) => x.fireAt - y.fireAt || x.id - y.id);
   }
 
-  async complete(batch: readonly Completion[]): Promise<number[]> {
-    if (batch.length === 0) return [];
+  async complete(batch: readonly Completion[]): Promise<CompleteResult> {
+    if (batch.length === 0) return { cancelled: [], refused: [] };
     return this.#tx('complete', async (c) => {
-      const cancelled: number[] = [];
+      const result: CompleteResult = { cancelled: [], refused: [] };
       for (const x of batch) {
         let changed = 0;
         // Only a row nobody else holds: once another node has reclaimed it, its record is theirs.
@@ -533,9 +534,13 @@ class Store implements PostgresAlarmStore {
               `unknown completion kind ${JSON.stringify((x as { kind: unknown }).kind)}`,
             );
         }
-        if (changed === 0 && (await settleCancelled(c, x))) cancelled.push(x.id);
+        if (changed === 0) {
+          const settled = await settleCancelled(c, x);
+          if (settled === 'cancelled') result.cancelled.push(x.id);
+          else if (settled === 'refused') result.refused.push(x.id);
+        }
       }
-      return cancelled;
+      return result;
     });
   }
 
@@ -710,12 +715,17 @@ async function record(
   );
 }
 
-/** The slow path of a completion whose cancel met its delivery; same rules as the SQLite store. */
-async function settleCancelled(c: Client, x: Completion): Promise<boolean> {
+/**
+ * The slow path of an outcome the fast statements did not apply; same rules as the SQLite store.
+ * A row whose cancel met its delivery gets the outcome recorded ('cancelled' if this moved it to
+ * `cancelled`, else 'applied'); any other row is refused: absent, already final, or held by
+ * another node (its lease here ran out and that node reclaimed it: its record is theirs).
+ */
+async function settleCancelled(c: Client, x: Completion): Promise<'cancelled' | 'applied' | 'refused'> {
   const row = (await c.query(`${SELECT} WHERE id = $1 FOR UPDATE`, [x.id])).rows[0] as AlarmRow | undefined;
-  if (!row) return false;
+  if (!row) return 'refused';
   const asked = row.status === 'pending' && row.cancelRequestedAt !== null;
-  if (!asked && row.status !== 'cancelled') return false;
+  if (!asked && row.status !== 'cancelled') return 'refused';
   const settledAt = row.settledAt ?? row.cancelRequestedAt ?? 0;
   let status: AlarmStatus = 'cancelled';
   let firedAt: number | null = null;
@@ -760,7 +770,7 @@ async function settleCancelled(c: Client, x: Completion): Promise<boolean> {
        missed_count = missed_count + $7, failed_count = failed_count + $8 WHERE id = $9`,
     [status, firedAt, attempts, error, at, ...counts, x.id],
   );
-  return asked && status === 'cancelled';
+  return asked && status === 'cancelled' ? 'cancelled' : 'applied';
 }
 
 function bytes(v: string | null): Buffer | null {

@@ -82,12 +82,17 @@ it("a node's claims come back to another once the lease has passed: same id, att
     expect(await a.due(Date.now(), 10)).toEqual([]);
     // a comes back late with its outcome: b holds the row now, so nothing of it is applied.
     const [first, second] = reclaimed;
-    await a.complete([{ kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 1 }]);
+    expect(await a.complete([{ kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 1 }])).toEqual({
+      cancelled: [],
+      refused: [first!.id],
+    });
     expect(await a.get(first!.id)).toMatchObject({ status: 'pending', attempts: 1 });
-    await b.complete([
-      { kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 2 },
-      { kind: 'fired', id: second!.id, firedAt: Date.now(), attempts: 2 },
-    ]);
+    expect(
+      await b.complete([
+        { kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 2 },
+        { kind: 'fired', id: second!.id, firedAt: Date.now(), attempts: 2 },
+      ]),
+    ).toEqual({ cancelled: [], refused: [] });
     expect(await b.get(first!.id)).toMatchObject({ status: 'fired', attempts: 2 });
     expect(await b.get(second!.id)).toMatchObject({ status: 'fired', attempts: 2 });
   } finally {
