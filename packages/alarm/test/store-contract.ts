@@ -120,6 +120,31 @@ export function storeContract(name: string, backend: StoreBackend): void {
         expect(await store.list({ key: 'b0' })).toEqual([]);
       });
 
+      it('a batch without keys keeps each row its own columns, raw text with NUL bytes included', async () => {
+        const res = await store.insert([
+          alarm(T0 + 1, { message: '{"n":1}', recurrence: '{"every":1000}', maxAttempts: 3 }),
+          alarm(T0 + 2, { target: 'Other', misfire: '{"policy":"skip","toleranceMs":5}' }),
+          alarm(T0 + 3, { message: '\u0000{"n":3}', backoff: '{"minMs":1,"maxMs":2,"factor":2}' }),
+        ]);
+        expect(res.map((r) => [r.created, r.row.id, r.row.fireAt])).toEqual([
+          [true, 1, T0 + 1],
+          [true, 2, T0 + 2],
+          [true, 3, T0 + 3],
+        ]);
+        expect(res[0]!.row).toMatchObject({
+          message: '{"n":1}',
+          recurrence: '{"every":1000}',
+          maxAttempts: 3,
+        });
+        expect(res[1]!.row).toMatchObject({ target: 'Other', misfire: '{"policy":"skip","toleranceMs":5}' });
+        expect(res[1]!.row).toMatchObject({ recurrence: null, backoff: null, maxAttempts: 1 });
+        expect(res[2]!.row).toMatchObject({
+          message: '\u0000{"n":3}',
+          backoff: '{"minMs":1,"maxMs":2,"factor":2}',
+        });
+        for (const r of res) expect(await store.get(r.row.id)).toEqual(r.row);
+      });
+
       it('returns garbage JSON columns as raw text', async () => {
         const [r] = await store.insert([alarm(T0, { message: '{not json', recurrence: '\u0000garbage' })]);
         expect((await store.get(r!.row.id))?.message).toBe('{not json');
