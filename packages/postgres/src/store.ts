@@ -22,8 +22,10 @@ import {
   type AlarmRow,
   type AlarmStatus,
   type AlarmStore,
+  type CheckedAlarm,
   type CompleteResult,
   type Completion,
+  checkNewAlarm,
   type DueCursor,
   InvalidOptionError,
   type ListFilter,
@@ -766,7 +768,7 @@ async function firedRun(c: Client, run: readonly FiredCompletion[], nodeId: stri
  * rows in input order. Ids follow input order: the rows are inserted in ordinality order, each
  * drawing its id then, so sorting the returned rows by id restores the input order.
  */
-async function insertRun(c: Client, run: readonly Checked[]): Promise<AlarmRow[]> {
+async function insertRun(c: Client, run: readonly CheckedAlarm[]): Promise<AlarmRow[]> {
   const r = await c.query(
     `INSERT INTO vigil_alarms (fire_at, scheduled_for, target, message, recurrence, misfire, max_attempts, backoff, created_at)
      SELECT u.fire_at, u.fire_at, u.target, u.message, u.recurrence, u.misfire, u.max_attempts, u.backoff, u.created_at
@@ -864,36 +866,4 @@ async function settleCancelled(c: Client, x: Completion): Promise<'cancelled' | 
 
 function bytes(v: string | null): Buffer | null {
   return v === null ? null : Buffer.from(v, 'utf8');
-}
-
-function bad(field: string): StoreError {
-  return new StoreError('STORE_INVALID_ROW', 'insert', `field '${field}' is missing or has the wrong type`);
-}
-
-function text(field: string, v: string | null | undefined): string | null {
-  if (v !== undefined && v !== null && typeof v !== 'string') throw bad(field);
-  return v ?? null;
-}
-
-type Checked = ReturnType<typeof checkNewAlarm>;
-
-function checkNewAlarm(a: NewAlarm) {
-  if (a === null || typeof a !== 'object') throw bad('alarm');
-  if (!Number.isSafeInteger(a.fireAt)) throw bad('fireAt');
-  if (!Number.isSafeInteger(a.createdAt)) throw bad('createdAt');
-  if (typeof a.target !== 'string' || a.target === '') throw bad('target');
-  if (typeof a.message !== 'string') throw bad('message');
-  const maxAttempts = a.maxAttempts ?? 1;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts');
-  return {
-    fireAt: a.fireAt,
-    createdAt: a.createdAt,
-    target: a.target,
-    message: a.message,
-    key: text('key', a.key),
-    recurrence: text('recurrence', a.recurrence),
-    misfire: text('misfire', a.misfire),
-    backoff: text('backoff', a.backoff),
-    maxAttempts,
-  };
 }

@@ -8,6 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { SchemaTooNewError, StoreError, type StoreErrorCode } from '../errors.js';
+import { type CheckedAlarm, checkNewAlarm } from './check.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import {
   ALARM_STATUSES,
@@ -109,7 +110,7 @@ function chunkSize(left: number): number {
 }
 
 /** The row an insert just wrote: every column is known, so it is not read back. */
-function newRow(id: number, a: ReturnType<typeof checkNewAlarm>): AlarmRow {
+function newRow(id: number, a: CheckedAlarm): AlarmRow {
   return {
     id,
     fireAt: a.fireAt,
@@ -689,38 +690,6 @@ class SqliteAlarmStore implements AlarmStore {
     // better-sqlite3's transaction wrapper has already rolled back when the error reaches here.
     return this.#read(operation, fn);
   }
-}
-
-// Module-level helpers rather than closures inside checkNewAlarm: it runs once per inserted row,
-// and closures made per call (named by the TypeScript loader) cost more than the checks.
-function bad(field: string): StoreError {
-  return new StoreError('STORE_INVALID_ROW', 'insert', `field '${field}' is missing or has the wrong type`);
-}
-
-function text(field: string, v: string | null | undefined): string | null {
-  if (v !== undefined && v !== null && typeof v !== 'string') throw bad(field);
-  return v ?? null;
-}
-
-function checkNewAlarm(a: NewAlarm) {
-  if (a === null || typeof a !== 'object') throw bad('alarm');
-  if (!Number.isSafeInteger(a.fireAt)) throw bad('fireAt');
-  if (!Number.isSafeInteger(a.createdAt)) throw bad('createdAt');
-  if (typeof a.target !== 'string' || a.target === '') throw bad('target');
-  if (typeof a.message !== 'string') throw bad('message');
-  const maxAttempts = a.maxAttempts ?? 1;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts');
-  return {
-    fireAt: a.fireAt,
-    createdAt: a.createdAt,
-    target: a.target,
-    message: a.message,
-    key: text('key', a.key),
-    recurrence: text('recurrence', a.recurrence),
-    misfire: text('misfire', a.misfire),
-    backoff: text('backoff', a.backoff),
-    maxAttempts,
-  };
 }
 
 /** Maps a driver error to a typed `StoreError`, keeping it as `cause`. @internal */
