@@ -13,12 +13,14 @@
  * these cases measure firing. The set path is the schedule case's (through `set`, one node): on a
  * loaded machine, writing 10,000 alarms through it took longer than the lateness case's lead.
  */
+
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { AlarmClient, alarmSupervisor, type Delivery } from '@vigil/alarm';
 import { openPostgresStore, postgresStore } from '@vigil/postgres';
 import { createRuntime, type Runtime, reply, worker } from '@vigil/runtime';
 import pg from 'pg';
 import { fromCallback } from 'xstate';
+import { callersRate } from './callers.js';
 import { dueInstants, sleep, wallNow } from './stats.js';
 
 interface Service {
@@ -47,16 +49,7 @@ export async function vigilPgSetRate(url: string, total: number, callers: number
   const service = await startService(url, () => {});
   try {
     const far = Date.now() + 3_600_000;
-    let next = 0;
-    const caller = async (): Promise<void> => {
-      while (next < total) {
-        const i = next++;
-        await service.client.set(far + i, 'Sink', { type: 'job' });
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: callers }, caller));
-    return (total / (performance.now() - t0)) * 1000;
+    return await callersRate(total, callers, (i) => service.client.set(far + i, 'Sink', { type: 'job' }));
   } finally {
     await service.stop();
   }
