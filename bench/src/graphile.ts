@@ -4,7 +4,9 @@
  * `concurrency`: 10 instead of 1, the pool's size (its docs advise no more), since one job at a
  * time cannot keep up with 5,000 jobs/s. Jobs are `runAt` jobs, the way it schedules for later.
  */
+
 import { Logger, makeWorkerUtils, type Runner, run, type Task, type WorkerUtils } from 'graphile-worker';
+import { callersRate } from './callers.js';
 import { type Lateness, sleep, summarise, until, wallNow } from './stats.js';
 
 export const GRAPHILE_CONCURRENCY = 10;
@@ -80,16 +82,7 @@ export async function graphileAddRate(url: string, total: number, callers: numbe
   const u = await utils(url);
   try {
     const far = new Date(Date.now() + 3_600_000);
-    let next = 0;
-    const caller = async (): Promise<void> => {
-      while (next < total) {
-        next++;
-        await u.addJob('job', { type: 'job' }, { runAt: far });
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: callers }, caller));
-    return (total / (performance.now() - t0)) * 1000;
+    return await callersRate(total, callers, () => u.addJob('job', { type: 'job' }, { runAt: far }));
   } finally {
     await u.release();
   }

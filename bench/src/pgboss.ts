@@ -5,7 +5,9 @@
  * every 2 s; a batch of 10,000 (every job the lateness case has due in one interval) keeps the
  * batch size out of the figures and leaves the polling. Jobs are `startAfter` jobs.
  */
+
 import PgBoss from 'pg-boss';
+import { callersRate } from './callers.js';
 import { type Lateness, sleep, summarise, until, wallNow } from './stats.js';
 
 export const PGBOSS_BATCH = 10_000;
@@ -65,16 +67,7 @@ export async function bossSendRate(url: string, total: number, callers: number):
   const b = await boss(url, 'add');
   try {
     const far = new Date(Date.now() + 3_600_000);
-    let next = 0;
-    const caller = async (): Promise<void> => {
-      while (next < total) {
-        next++;
-        await b.send('add', { type: 'job' }, { startAfter: far });
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: callers }, caller));
-    return (total / (performance.now() - t0)) * 1000;
+    return await callersRate(total, callers, () => b.send('add', { type: 'job' }, { startAfter: far }));
   } finally {
     await b.stop({ graceful: false, wait: true });
   }

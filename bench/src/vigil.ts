@@ -3,12 +3,14 @@
  * file with `synchronous: 'FULL'` (the default), `AlarmClient.set` / `setMany`, and a target
  * actor that acknowledges each delivery with `reply`.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AlarmClient, type AlarmInput, alarmSupervisor, type Delivery, openSqliteStore } from '@vigil/alarm';
 import { createRuntime, type Runtime, reply, worker } from '@vigil/runtime';
 import { fromCallback } from 'xstate';
+import { callersRate } from './callers.js';
 import { type Lateness, settledRss, summarise, until, wallNow } from './stats.js';
 
 /** A running alarm service with one target, 'Sink', that calls `onDelivery` and acknowledges. */
@@ -72,16 +74,7 @@ export async function vigilSetRate(total: number, callers: number): Promise<numb
   const service = await startService(db.file, () => {});
   try {
     const far = Date.now() + 3_600_000;
-    let next = 0;
-    const caller = async (): Promise<void> => {
-      while (next < total) {
-        const i = next++;
-        await service.client.set(far + i, 'Sink', { type: 'job' });
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: callers }, caller));
-    return (total / (performance.now() - t0)) * 1000;
+    return await callersRate(total, callers, (i) => service.client.set(far + i, 'Sink', { type: 'job' }));
   } finally {
     await service.stop();
     db.cleanup();

@@ -20,6 +20,9 @@
  * - a cancel never rewrites history: one that meets a delivery in flight is recorded as asked,
  *   the delivery's outcome is recorded as it happened, and the series stops;
  * - the Timer is never armed later than the earliest pending alarm that is not in flight;
+ * - a row whose outcome committed while a `due` read was under way is not handed out from that
+ *   read's answer: on a store with a pool of connections the read may have run before the commit
+ *   and answer after it, holding the settled row as still pending;
  * - at most `maxInFlightPerTarget` deliveries are in flight to any one target: one that hangs
  *   holds that many, and its other due rows are left out of reads (`due`'s `exceptTargets`)
  *   while it is at its limit, so the rest of the window serves the other targets;
@@ -66,6 +69,7 @@ import {
 import type {
   AlarmRow,
   AlarmStore,
+  CompleteResult,
   Completion,
   DueCursor,
   ListFilter,
@@ -162,6 +166,18 @@ class AlarmService {
    */
   private readonly cancelledAt = new Map<number, number>();
   private dueReads = 0;
+  /** A `due` read is under way (pump runs one at a time). */
+  private readingDue = false;
+  /**
+   * Ids whose outcome committed while a `due` read was under way. On a store with several
+   * connections (a pool) that read may have run before the commit and its answer arrive after
+   * it: it then holds the row as still pending, though it is settled and no longer in flight.
+   * Such a row is not handed out from that read; a later read sees the commit. Cleared after
+   * each read, so it holds at most one read's worth of outcomes.
+   */
+  private readonly settledDuringRead = new Set<number>();
+  /** Counts `resetCursor` calls: a read sets the cursor only if none came while it ran. */
+  private cursorResets = 0;
   private pumping = false;
   private pumpAgain = false;
   private armedAt: number | null = null;
@@ -474,11 +490,20 @@ class AlarmService {
           // row of a target that fills up, and the rows after it are read again (a backlog of one
           // target would read half its rows twice); a page cut short reads on below.
           const cursor = this.cursorAt;
+          const resets = this.cursorResets;
           const read = ++this.dueReads;
           const page = Math.min(room, this.options.maxInFlightPerTarget - this.busiest());
           const limit = cursor ? page : page + again;
           const gen = this.ahead.generation;
-          const due = await this.store.due(now, limit, cursor, full);
+          let due: AlarmRow[];
+          this.readingDue = true;
+          try {
+            due = await this.store.due(now, limit, cursor, full);
+          } finally {
+            this.readingDue = false;
+          }
+          const stale = new Set(this.settledDuringRead);
+          this.settledDuringRead.clear();
           // The cursor may pass rows handed out, in flight or cancelled, and rows of targets left
           // out of this read (passed over: a store may return them anyway). It stops before the
           // first row of a target that reached its limit during this page.
@@ -494,6 +519,10 @@ class AlarmService {
               if (!stopped) handed = row;
               continue; // read before its cancel
             }
+            if (stale.has(row.id)) {
+              if (!stopped) handed = row;
+              continue; // maybe read before its outcome committed (answers crossed)
+            }
             if ((this.perTarget.get(row.target) ?? 0) >= this.options.maxInFlightPerTarget) {
               if (!full.includes(row.target)) stopped = true;
               else if (!stopped) handed = row;
@@ -504,7 +533,8 @@ class AlarmService {
           }
           // Reads that start from now on begin after every cancel committed so far.
           for (const [id, at] of this.cancelledAt) if (at < read) this.cancelledAt.delete(id);
-          if (handed && this.cursorAt === cursor) {
+          // A reset during the read (an outcome moved a row, a set) stands: the cursor stays unset.
+          if (handed && this.cursorAt === cursor && this.cursorResets === resets) {
             this.cursorAt = { fireAt: handed.fireAt, id: handed.id };
             // Only a cursor that moved can have passed rows of the targets left out.
             for (const target of full) this.passedOver.add(target);
@@ -530,6 +560,7 @@ class AlarmService {
   }
 
   private resetCursor(): void {
+    this.cursorResets++;
     this.cursorAt = undefined;
     this.passedOver.clear();
     // The window shares the cursor's premise (nothing pending sits unseen before it): both go.
@@ -916,9 +947,9 @@ class AlarmService {
     this.completions = [];
     if (this.closed || batch.length === 0) return;
     this.committing = true;
-    let cancelled: number[];
+    let result: CompleteResult;
     try {
-      cancelled = await this.store.complete(batch.map((c) => c.completion));
+      result = await this.store.complete(batch.map((c) => c.completion));
     } catch (err) {
       this.committing = false;
       // The deliveries happened; only their record failed (disk full, busy). Keep them in flight
@@ -940,16 +971,35 @@ class AlarmService {
       queueMicrotask(() => this.flushCompletionsSoon(0));
     }
     const now = this.clock.now();
+    // Refused outcomes (the row is another node's now, or already final) are not announced as
+    // recorded: records never lie. Counted per id, since one batch may hold an id twice.
+    const refused = new Map<number, number>();
+    for (const id of result.refused) refused.set(id, (refused.get(id) ?? 0) + 1);
     for (const { completion, announce } of batch) {
-      this.inFlight.delete(completion.id);
-      this.deliveryDone(completion.id);
+      const { id } = completion;
+      this.inFlight.delete(id);
+      if (this.readingDue) this.settledDuringRead.add(id);
+      const target = this.deliveryTarget.get(id);
+      this.deliveryDone(id);
       // A retry moves a row, and so does a series' next occurrence: either may now sort before
       // the cursor.
       if (completion.kind === 'retry' || ('next' in completion && completion.next !== undefined))
         this.resetCursor();
+      const left = refused.get(id) ?? 0;
+      if (left > 0) {
+        refused.set(id, left - 1);
+        this.cancelAsked.delete(id);
+        this.events.emit('alarm.superseded', {
+          id,
+          outcome: completion.kind,
+          ...(target === undefined ? {} : { target }),
+          at: now,
+        });
+        continue;
+      }
       announce();
-      if (this.cancelAsked.delete(completion.id) && cancelled.includes(completion.id)) {
-        this.events.emit('alarm.cancelled', { id: completion.id, at: now });
+      if (this.cancelAsked.delete(id) && result.cancelled.includes(id)) {
+        this.events.emit('alarm.cancelled', { id, at: now });
       }
     }
     void this.pump();

@@ -52,6 +52,21 @@ declare module '@vigil/runtime' {
      * outcome of the delivery in flight was committed (see `Alarm.cancelRequestedAt`).
      */
     'alarm.cancelled': { id: number; at: number };
+    /**
+     * The store refused to record an outcome of this node: the alarm was no longer this node's to
+     * settle (another node reclaimed it after this node's lease ran out, or it was already final),
+     * so the record that stands is another's. Emitted instead of the outcome's own event
+     * (`alarm.delivered`, `alarm.failed`, ...), which would claim a record that does not exist.
+     * `outcome` is what this node would have recorded; a `fired` one was delivered here all the
+     * same (at least once: the other holder delivers it too).
+     */
+    'alarm.superseded': {
+      id: number;
+      outcome: 'fired' | 'failed' | 'missed' | 'retry' | 'cancelled';
+      /** The target, when the outcome was of a delivery. */
+      target?: string;
+      at: number;
+    };
     /** The Timer woke before the instant it planned (the wall clock went back, or a timer ran early). */
     'timer.premature': { aheadMs: number; at: number };
     /** The Timer woke well after the instant it planned (host suspend, blocked loop, clock jump forward). */

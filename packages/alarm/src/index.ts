@@ -37,6 +37,8 @@ export type {
 } from './request.js';
 export { prepareAlarm, toAlarm, toOccurrence } from './request.js';
 export { alarmSupervisor } from './spec.js';
+export type { CheckedAlarm } from './store/check.js';
+export { checkNewAlarm } from './store/check.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export type { SqliteStoreOptions } from './store/sqlite.js';
 export { openSqliteStore } from './store/sqlite.js';
@@ -44,6 +46,7 @@ export type {
   AlarmRow,
   AlarmStatus,
   AlarmStore,
+  CompleteResult,
   Completion,
   DueCursor,
   ListFilter,

@@ -120,6 +120,31 @@ export function storeContract(name: string, backend: StoreBackend): void {
         expect(await store.list({ key: 'b0' })).toEqual([]);
       });
 
+      it('a batch without keys keeps each row its own columns, raw text with NUL bytes included', async () => {
+        const res = await store.insert([
+          alarm(T0 + 1, { message: '{"n":1}', recurrence: '{"every":1000}', maxAttempts: 3 }),
+          alarm(T0 + 2, { target: 'Other', misfire: '{"policy":"skip","toleranceMs":5}' }),
+          alarm(T0 + 3, { message: '\u0000{"n":3}', backoff: '{"minMs":1,"maxMs":2,"factor":2}' }),
+        ]);
+        expect(res.map((r) => [r.created, r.row.id, r.row.fireAt])).toEqual([
+          [true, 1, T0 + 1],
+          [true, 2, T0 + 2],
+          [true, 3, T0 + 3],
+        ]);
+        expect(res[0]!.row).toMatchObject({
+          message: '{"n":1}',
+          recurrence: '{"every":1000}',
+          maxAttempts: 3,
+        });
+        expect(res[1]!.row).toMatchObject({ target: 'Other', misfire: '{"policy":"skip","toleranceMs":5}' });
+        expect(res[1]!.row).toMatchObject({ recurrence: null, backoff: null, maxAttempts: 1 });
+        expect(res[2]!.row).toMatchObject({
+          message: '\u0000{"n":3}',
+          backoff: '{"minMs":1,"maxMs":2,"factor":2}',
+        });
+        for (const r of res) expect(await store.get(r.row.id)).toEqual(r.row);
+      });
+
       it('returns garbage JSON columns as raw text', async () => {
         const [r] = await store.insert([alarm(T0, { message: '{not json', recurrence: '\u0000garbage' })]);
         expect((await store.get(r!.row.id))?.message).toBe('{not json');
@@ -278,7 +303,7 @@ export function storeContract(name: string, backend: StoreBackend): void {
         await store.cancel(3, T0 + 1); // cancelled (by another connection, say) before the outcome
         await store.complete([{ kind: 'fired', id: 4, firedAt: T0 + 1, attempts: 1 }]); // already final
         // The last outcome repeats row 1: it meets a final row and changes nothing.
-        const cancelled = await store.complete(
+        const result = await store.complete(
           [1, 2, 3, 4, 5, 6, 1].map((id, i) => ({
             kind: 'fired' as const,
             id,
@@ -286,7 +311,9 @@ export function storeContract(name: string, backend: StoreBackend): void {
             attempts: i < 6 ? id : 99,
           })),
         );
-        expect(cancelled).toEqual([]); // a one-shot that was delivered is fired, not cancelled
+        // A one-shot that was delivered is fired, not cancelled; the outcomes for rows already
+        // final (4 before the batch, 1 by the batch's own first outcome) are refused.
+        expect(result).toEqual({ cancelled: [], refused: [4, 1] });
         for (const id of [1, 5, 6]) {
           expect(await store.get(id)).toMatchObject({
             status: 'fired',
@@ -312,7 +339,7 @@ export function storeContract(name: string, backend: StoreBackend): void {
       it('a cancelled series stays stopped; a delivery that raced the cancel is still recorded', async () => {
         await store.insert([alarm(T0, { recurrence: '{"every":1000}' })]);
         await store.cancel(1, T0 + 1);
-        const cancelled = await store.complete([
+        const result = await store.complete([
           {
             kind: 'fired',
             id: 1,
@@ -322,7 +349,8 @@ export function storeContract(name: string, backend: StoreBackend): void {
             next: T0 + 1000,
           },
         ]);
-        expect(cancelled).toEqual([]); // it was already cancelled: not this batch's doing
+        // It was already cancelled (not this batch's doing); the delivery is recorded, not refused.
+        expect(result).toEqual({ cancelled: [], refused: [] });
         expect(await store.get(1)).toMatchObject({
           status: 'cancelled',
           fireAt: T0,
@@ -336,6 +364,26 @@ export function storeContract(name: string, backend: StoreBackend): void {
       });
     });
 
+    describe('refused outcomes', () => {
+      it('an outcome for a row that is absent or already final is refused and changes nothing', async () => {
+        await store.insert([alarm(T0), alarm(T0, { recurrence: '{"every":1000}' }), alarm(T0)]);
+        await store.complete([{ kind: 'failed', id: 1, at: T0 + 1, attempts: 1, reason: 'gone' }]);
+        const before = await Promise.all([1, 2, 3].map((id) => store.get(id)));
+        const result = await store.complete([
+          { kind: 'fired', id: 1, firedAt: T0 + 2, attempts: 1 }, // final: failed
+          { kind: 'retry', id: 1, attempts: 2, fireAt: T0 + 500, reason: 'busy' },
+          { kind: 'missed', id: 99, at: T0 + 2, lateMs: 2 }, // absent
+          { kind: 'fired', id: 3, firedAt: T0 + 2, attempts: 1 }, // applied
+          { kind: 'cancelled', id: 2, at: T0 + 2, reason: 'asked' }, // not asked to cancel
+        ]);
+        expect(result).toEqual({ cancelled: [], refused: [1, 1, 99, 2] });
+        expect(await store.get(1)).toEqual(before[0]);
+        expect(await store.get(2)).toEqual(before[1]);
+        expect(await store.get(3)).toMatchObject({ status: 'fired', firedAt: T0 + 2 });
+        expect(await store.history(1)).toMatchObject([{ outcome: 'failed', error: 'gone' }]);
+      });
+    });
+
     describe('cancel in flight', () => {
       it('records the request, keeps the row pending, and lets the outcome settle it', async () => {
         await store.insert([alarm(T0), alarm(T0), alarm(T0, { recurrence: '{"every":1000}' })]);
@@ -345,7 +393,7 @@ export function storeContract(name: string, backend: StoreBackend): void {
             cancelRequestedAt: T0 + 1,
           });
         }
-        const cancelled = await store.complete([
+        const result = await store.complete([
           { kind: 'fired', id: 1, firedAt: T0 + 3, attempts: 1 },
           { kind: 'retry', id: 2, attempts: 1, fireAt: T0 + 500, reason: 'ACTOR_DOWN' },
           {
@@ -357,7 +405,7 @@ export function storeContract(name: string, backend: StoreBackend): void {
             next: T0 + 1000,
           },
         ]);
-        expect(cancelled).toEqual([2, 3]);
+        expect(result).toEqual({ cancelled: [2, 3], refused: [] });
         // The one-shot was delivered: the record says so, and that a cancel came too late.
         expect(await store.get(1)).toMatchObject({
           status: 'fired',
@@ -390,9 +438,10 @@ export function storeContract(name: string, backend: StoreBackend): void {
       it('a pending row whose cancel was asked is settled cancelled by a `cancelled` completion', async () => {
         await store.insert([alarm(T0)]);
         await store.cancel(1, T0 + 1, true);
-        expect(await store.complete([{ kind: 'cancelled', id: 1, at: T0 + 9, reason: 'asked' }])).toEqual([
-          1,
-        ]);
+        expect(await store.complete([{ kind: 'cancelled', id: 1, at: T0 + 9, reason: 'asked' }])).toEqual({
+          cancelled: [1],
+          refused: [],
+        });
         expect(await store.get(1)).toMatchObject({
           status: 'cancelled',
           settledAt: T0 + 9,

@@ -166,8 +166,8 @@ describe('contract', () => {
         { kind: 'missed', id: 3, at: T0 + 5, lateMs: 5 },
         { kind: 'retry', id: 4, attempts: 1, fireAt: T0 + 1000, reason: 'ACTOR_DOWN' },
       ]),
-    ).toEqual([]);
-    expect(await store.complete([])).toEqual([]);
+    ).toEqual({ cancelled: [], refused: [] });
+    expect(await store.complete([])).toEqual({ cancelled: [], refused: [] });
     expect(await store.get(1)).toMatchObject({ status: 'pending', fireAt: T0 + 60_000, occurrence: 2 });
     expect(await store.history(1)).toMatchObject([{ alarmId: 1, seq: 1, outcome: 'delivered' }]);
     expect(await store.get(3)).toMatchObject({ status: 'missed', lastError: 'missed: 5 ms late' });
@@ -186,7 +186,10 @@ describe('contract', () => {
       status: 'pending',
       cancelRequestedAt: T0 + 1,
     });
-    expect(await store.complete([{ kind: 'fired', id: 1, firedAt: T0 + 2, attempts: 1 }])).toEqual([]);
+    expect(await store.complete([{ kind: 'fired', id: 1, firedAt: T0 + 2, attempts: 1 }])).toEqual({
+      cancelled: [],
+      refused: [],
+    });
     expect(await store.get(1)).toMatchObject({ status: 'fired', cancelRequestedAt: T0 + 1, firedAt: T0 + 2 });
   });
 

@@ -22,7 +22,10 @@ import {
   type AlarmRow,
   type AlarmStatus,
   type AlarmStore,
+  type CheckedAlarm,
+  type CompleteResult,
   type Completion,
+  checkNewAlarm,
   type DueCursor,
   InvalidOptionError,
   type ListFilter,
@@ -263,11 +266,24 @@ class Store implements PostgresAlarmStore {
     return { ...this.#skew };
   }
 
+  /**
+   * Inserts in input order. A run of alarms without a key is one statement (`unnest` of one array
+   * per column): a group commit of a thousand sets is one round trip, not a thousand. An alarm
+   * with a key takes its own path, under an advisory lock on the key.
+   */
   async insert(alarms: readonly NewAlarm[]): Promise<{ row: AlarmRow; created: boolean }[]> {
     const checked = alarms.map(checkNewAlarm);
     return this.#tx('insert', async (c) => {
       const out: { row: AlarmRow; created: boolean }[] = [];
-      for (const a of checked) {
+      for (let i = 0; i < checked.length; ) {
+        let end = i;
+        while (end < checked.length && checked[end]!.key === null) end++;
+        if (end - i > 1) {
+          for (const row of await insertRun(c, checked.slice(i, end))) out.push({ row, created: true });
+          i = end;
+          continue;
+        }
+        const a = checked[i++]!;
         if (a.key !== null) {
           // Serialises inserts of one key across connections, so a duplicate returns the first row.
           await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [a.key]);
@@ -460,11 +476,39 @@ class Store implements PostgresAlarmStore {
     return rows.sort((x, y) => x.fireAt - y.fireAt || x.id - y.id);
   }
 
-  async complete(batch: readonly Completion[]): Promise<number[]> {
-    if (batch.length === 0) return [];
+  /**
+   * Applies a batch in one transaction, in batch order. A run of one-shot deliveries (the drain's
+   * bulk) is one statement; every other outcome, and a delivery that statement did not apply,
+   * takes the per-row path below, so each record is exactly what the per-row path would write.
+   */
+  async complete(batch: readonly Completion[]): Promise<CompleteResult> {
+    if (batch.length === 0) return { cancelled: [], refused: [] };
     return this.#tx('complete', async (c) => {
-      const cancelled: number[] = [];
-      for (const x of batch) {
+      const result: CompleteResult = { cancelled: [], refused: [] };
+      const slowPath = async (x: Completion) => {
+        const settled = await settleCancelled(c, x);
+        if (settled === 'cancelled') result.cancelled.push(x.id);
+        else if (settled === 'refused') result.refused.push(x.id);
+      };
+      for (let i = 0; i < batch.length; i++) {
+        const x = batch[i]!;
+        if (oneShotFired(x)) {
+          // A run ends before an id it already holds: a second outcome for the same row must
+          // meet the first one's result (a final row: refused), as one by one.
+          const ids = new Set([x.id]);
+          let end = i + 1;
+          while (end < batch.length && oneShotFired(batch[end]!) && !ids.has(batch[end]!.id)) {
+            ids.add(batch[end]!.id);
+            end++;
+          }
+          if (end - i > 1) {
+            const run = batch.slice(i, end) as FiredCompletion[];
+            const changed = await firedRun(c, run, this.nodeId);
+            for (const f of run) if (!changed.has(f.id)) await slowPath(f);
+            i = end - 1;
+            continue;
+          }
+        }
         let changed = 0;
         // Only a row nobody else holds: once another node has reclaimed it, its record is theirs.
         const run = async (sql: string, params: unknown[]) =>
@@ -533,9 +577,9 @@ class Store implements PostgresAlarmStore {
               `unknown completion kind ${JSON.stringify((x as { kind: unknown }).kind)}`,
             );
         }
-        if (changed === 0 && (await settleCancelled(c, x))) cancelled.push(x.id);
+        if (changed === 0) await slowPath(x);
       }
-      return cancelled;
+      return result;
     });
   }
 
@@ -694,6 +738,58 @@ class Store implements PostgresAlarmStore {
  */
 function ignore(): void {}
 
+type FiredCompletion = Extract<Completion, { kind: 'fired' }>;
+
+/** A delivery of a one-shot alarm: what the set-based statement of `firedRun` applies. */
+function oneShotFired(x: Completion): x is FiredCompletion {
+  return x.kind === 'fired' && x.next === undefined && x.occurrence === undefined;
+}
+
+/**
+ * Marks a run of one-shot deliveries fired in one statement, joined by primary key to arrays of
+ * (id, firedAt, attempts); the same conditions as the per-row path (pending, no cancel asked, not
+ * held by another node). Returns the ids it changed; the others take the per-row path.
+ */
+async function firedRun(c: Client, run: readonly FiredCompletion[], nodeId: string): Promise<Set<number>> {
+  const r = await c.query(
+    `UPDATE vigil_alarms a SET status = 'fired', fired_at = u.fired_at, settled_at = u.fired_at,
+       attempts = u.attempts, delivered_count = a.delivered_count + 1, claimed_by = NULL, lease_until = NULL
+     FROM unnest($1::int8[], $2::int8[], $3::int4[]) AS u(id, fired_at, attempts)
+     WHERE a.id = u.id AND a.status = 'pending' AND a.cancel_requested_at IS NULL
+       AND (a.claimed_by IS NULL OR a.claimed_by = $4)
+     RETURNING a.id`,
+    [run.map((f) => f.id), run.map((f) => f.firedAt), run.map((f) => f.attempts), nodeId],
+  );
+  return new Set((r.rows as { id: number }[]).map((row) => row.id));
+}
+
+/**
+ * Inserts a run of alarms without a key in one statement, one array per column, and returns their
+ * rows in input order. Ids follow input order: the rows are inserted in ordinality order, each
+ * drawing its id then, so sorting the returned rows by id restores the input order.
+ */
+async function insertRun(c: Client, run: readonly CheckedAlarm[]): Promise<AlarmRow[]> {
+  const r = await c.query(
+    `INSERT INTO vigil_alarms (fire_at, scheduled_for, target, message, recurrence, misfire, max_attempts, backoff, created_at)
+     SELECT u.fire_at, u.fire_at, u.target, u.message, u.recurrence, u.misfire, u.max_attempts, u.backoff, u.created_at
+     FROM unnest($1::int8[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[], $6::int4[], $7::bytea[], $8::int8[])
+       WITH ORDINALITY AS u(fire_at, target, message, recurrence, misfire, max_attempts, backoff, created_at, n)
+     ORDER BY u.n
+     RETURNING ${COLUMNS}`,
+    [
+      run.map((a) => a.fireAt),
+      run.map((a) => a.target),
+      run.map((a) => bytes(a.message)),
+      run.map((a) => bytes(a.recurrence)),
+      run.map((a) => bytes(a.misfire)),
+      run.map((a) => a.maxAttempts),
+      run.map((a) => bytes(a.backoff)),
+      run.map((a) => a.createdAt),
+    ],
+  );
+  return (r.rows as AlarmRow[]).sort((x, y) => x.id - y.id);
+}
+
 async function record(
   c: Client,
   x: Completion,
@@ -710,12 +806,17 @@ async function record(
   );
 }
 
-/** The slow path of a completion whose cancel met its delivery; same rules as the SQLite store. */
-async function settleCancelled(c: Client, x: Completion): Promise<boolean> {
+/**
+ * The slow path of an outcome the fast statements did not apply; same rules as the SQLite store.
+ * A row whose cancel met its delivery gets the outcome recorded ('cancelled' if this moved it to
+ * `cancelled`, else 'applied'); any other row is refused: absent, already final, or held by
+ * another node (its lease here ran out and that node reclaimed it: its record is theirs).
+ */
+async function settleCancelled(c: Client, x: Completion): Promise<'cancelled' | 'applied' | 'refused'> {
   const row = (await c.query(`${SELECT} WHERE id = $1 FOR UPDATE`, [x.id])).rows[0] as AlarmRow | undefined;
-  if (!row) return false;
+  if (!row) return 'refused';
   const asked = row.status === 'pending' && row.cancelRequestedAt !== null;
-  if (!asked && row.status !== 'cancelled') return false;
+  if (!asked && row.status !== 'cancelled') return 'refused';
   const settledAt = row.settledAt ?? row.cancelRequestedAt ?? 0;
   let status: AlarmStatus = 'cancelled';
   let firedAt: number | null = null;
@@ -760,39 +861,9 @@ async function settleCancelled(c: Client, x: Completion): Promise<boolean> {
        missed_count = missed_count + $7, failed_count = failed_count + $8 WHERE id = $9`,
     [status, firedAt, attempts, error, at, ...counts, x.id],
   );
-  return asked && status === 'cancelled';
+  return asked && status === 'cancelled' ? 'cancelled' : 'applied';
 }
 
 function bytes(v: string | null): Buffer | null {
   return v === null ? null : Buffer.from(v, 'utf8');
-}
-
-function bad(field: string): StoreError {
-  return new StoreError('STORE_INVALID_ROW', 'insert', `field '${field}' is missing or has the wrong type`);
-}
-
-function text(field: string, v: string | null | undefined): string | null {
-  if (v !== undefined && v !== null && typeof v !== 'string') throw bad(field);
-  return v ?? null;
-}
-
-function checkNewAlarm(a: NewAlarm) {
-  if (a === null || typeof a !== 'object') throw bad('alarm');
-  if (!Number.isSafeInteger(a.fireAt)) throw bad('fireAt');
-  if (!Number.isSafeInteger(a.createdAt)) throw bad('createdAt');
-  if (typeof a.target !== 'string' || a.target === '') throw bad('target');
-  if (typeof a.message !== 'string') throw bad('message');
-  const maxAttempts = a.maxAttempts ?? 1;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts');
-  return {
-    fireAt: a.fireAt,
-    createdAt: a.createdAt,
-    target: a.target,
-    message: a.message,
-    key: text('key', a.key),
-    recurrence: text('recurrence', a.recurrence),
-    misfire: text('misfire', a.misfire),
-    backoff: text('backoff', a.backoff),
-    maxAttempts,
-  };
 }

@@ -80,14 +80,23 @@ it("a node's claims come back to another once the lease has passed: same id, att
     expect(ids(reclaimed)).toEqual(ids(claimed));
     expect(reclaimed.map((r) => r.attempts)).toEqual([1, 1]);
     expect(await a.due(Date.now(), 10)).toEqual([]);
-    // a comes back late with its outcome: b holds the row now, so nothing of it is applied.
+    // a comes back late with its outcomes (one run, one statement): b holds the rows now, so
+    // nothing of them is applied.
     const [first, second] = reclaimed;
-    await a.complete([{ kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 1 }]);
+    expect(
+      await a.complete([
+        { kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 1 },
+        { kind: 'fired', id: second!.id, firedAt: Date.now(), attempts: 1 },
+      ]),
+    ).toEqual({ cancelled: [], refused: [first!.id, second!.id] });
     expect(await a.get(first!.id)).toMatchObject({ status: 'pending', attempts: 1 });
-    await b.complete([
-      { kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 2 },
-      { kind: 'fired', id: second!.id, firedAt: Date.now(), attempts: 2 },
-    ]);
+    expect(await a.get(second!.id)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(
+      await b.complete([
+        { kind: 'fired', id: first!.id, firedAt: Date.now(), attempts: 2 },
+        { kind: 'fired', id: second!.id, firedAt: Date.now(), attempts: 2 },
+      ]),
+    ).toEqual({ cancelled: [], refused: [] });
     expect(await b.get(first!.id)).toMatchObject({ status: 'fired', attempts: 2 });
     expect(await b.get(second!.id)).toMatchObject({ status: 'fired', attempts: 2 });
   } finally {

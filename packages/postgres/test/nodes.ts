@@ -8,14 +8,18 @@ import { type Clock, createRuntime, type Runtime, reply, worker } from '@vigil/r
 import { fromCallback } from 'xstate';
 import { type PostgresAlarmStore, type PostgresStoreOptions, postgresStore } from '../src/index.js';
 
-/** A target that records every delivery; `hang` deliveries are never answered. */
+/**
+ * A target that records every delivery; `hang` deliveries are not answered, but their answers
+ * are kept in `held` for a test to give later.
+ */
 export interface Recorder {
   deliveries: Delivery[];
   hang: boolean;
+  held: (() => void)[];
 }
 
 export function recorder(): Recorder {
-  return { deliveries: [], hang: false };
+  return { deliveries: [], hang: false, held: [] };
 }
 
 function targetLogic(rec: Recorder) {
@@ -23,6 +27,7 @@ function targetLogic(rec: Recorder) {
     receive((event) => {
       rec.deliveries.push(event as unknown as Delivery);
       if (!rec.hang) reply(event, true);
+      else rec.held.push(() => reply(event, true));
     });
   });
 }

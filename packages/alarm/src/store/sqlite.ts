@@ -8,12 +8,14 @@
  */
 import Database from 'better-sqlite3';
 import { SchemaTooNewError, StoreError, type StoreErrorCode } from '../errors.js';
+import { type CheckedAlarm, checkNewAlarm } from './check.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import {
   ALARM_STATUSES,
   type AlarmRow,
   type AlarmStatus,
   type AlarmStore,
+  type CompleteResult,
   type Completion,
   type DueCursor,
   type ListFilter,
@@ -108,7 +110,7 @@ function chunkSize(left: number): number {
 }
 
 /** The row an insert just wrote: every column is known, so it is not read back. */
-function newRow(id: number, a: ReturnType<typeof checkNewAlarm>): AlarmRow {
+function newRow(id: number, a: CheckedAlarm): AlarmRow {
   return {
     id,
     fireAt: a.fireAt,
@@ -188,7 +190,7 @@ class SqliteAlarmStore implements AlarmStore {
   readonly #stmts;
   readonly #listStmts = new Map<string, Database.Statement>();
   readonly #insertMany: (alarms: readonly NewAlarm[]) => { row: AlarmRow; created: boolean }[];
-  readonly #completeMany: (batch: readonly Completion[]) => number[];
+  readonly #completeMany: (batch: readonly Completion[]) => CompleteResult;
   readonly #cancelOne: (id: number, at: number, inFlight: boolean) => AlarmRow | undefined;
 
   constructor(db: Database.Database) {
@@ -400,19 +402,19 @@ class SqliteAlarmStore implements AlarmStore {
      * run instead of one per row, about a third of a backlog's store time). A row the statement
      * did not change takes the same slow path as in the loop below.
      */
-    const firedRun = (run: readonly Completion[], cancelled: number[]) => {
+    const firedRun = (run: readonly Completion[], result: CompleteResult) => {
       const triples = run.map((c) => {
         const f = c as Extract<Completion, { kind: 'fired' }>;
         return [f.id, f.firedAt, f.attempts];
       });
       const changed = new Set(this.#stmts.firedMany!.all(JSON.stringify(triples)) as number[]);
-      for (const c of run) if (!changed.has(c.id) && settleCancelled(c)) cancelled.push(c.id);
+      for (const c of run) if (!changed.has(c.id)) slowPath(c, result);
     };
     /** One-shot deliveries: the set-based statement applies to them. */
     const oneShotFired = (c: Completion) => c.kind === 'fired' && c.next === undefined && !c.occurrence;
     const completeMany = db.transaction((batch: readonly Completion[]) => {
       const s = this.#stmts;
-      const cancelled: number[] = [];
+      const result: CompleteResult = { cancelled: [], refused: [] };
       for (let i = 0; i < batch.length; i++) {
         const c = batch[i]!;
         if (oneShotFired(c)) {
@@ -425,7 +427,7 @@ class SqliteAlarmStore implements AlarmStore {
             end++;
           }
           if (end - i > 1) {
-            firedRun(batch.slice(i, end), cancelled);
+            firedRun(batch.slice(i, end), result);
             i = end - 1;
             continue;
           }
@@ -471,20 +473,27 @@ class SqliteAlarmStore implements AlarmStore {
               `unknown completion kind ${JSON.stringify((c as { kind: unknown }).kind)}`,
             );
         }
-        if (changed === 0 && settleCancelled(c)) cancelled.push(c.id);
+        if (changed === 0) slowPath(c, result);
       }
-      return cancelled;
+      return result;
     });
+    /** An outcome the fast statements did not apply: settled by the cancel rules, or refused. */
+    const slowPath = (c: Completion, result: CompleteResult) => {
+      const settled = settleCancelled(c);
+      if (settled === 'cancelled') result.cancelled.push(c.id);
+      else if (settled === 'refused') result.refused.push(c.id);
+    };
     /**
      * A completion for a row whose cancel met its delivery (asked while in flight here, or made by
      * another connection that could not know): the outcome is recorded as it happened, and the
-     * series stops. Returns true if this moved a pending row to `cancelled`.
+     * series stops. Says whether this moved a pending row to `cancelled`, recorded the outcome on
+     * a row that stays as it was, or refused it (no such row, or already final: nothing to record).
      */
-    const settleCancelled = (c: Completion): boolean => {
+    const settleCancelled = (c: Completion): 'cancelled' | 'applied' | 'refused' => {
       const row = oneRow(this.#stmts.get, c.id);
-      if (!row) return false;
+      if (!row) return 'refused';
       const asked = row.status === 'pending' && row.cancelRequestedAt !== null;
-      if (!asked && row.status !== 'cancelled') return false; // already final: nothing to record
+      if (!asked && row.status !== 'cancelled') return 'refused'; // already final: nothing to record
       const settledAt = row.settledAt ?? row.cancelRequestedAt ?? 0;
       let status: AlarmStatus = 'cancelled';
       let firedAt: number | null = null;
@@ -525,7 +534,7 @@ class SqliteAlarmStore implements AlarmStore {
           break;
       }
       this.#stmts.settleCancelled!.run(status, firedAt, attempts, error, at, ...counts, c.id);
-      return asked && status === 'cancelled';
+      return asked && status === 'cancelled' ? 'cancelled' : 'applied';
     };
     this.#completeMany = (batch) => completeMany.immediate(batch);
     this.#cancelOne = db.transaction((id: number, at: number, inFlight: boolean) => {
@@ -636,8 +645,8 @@ class SqliteAlarmStore implements AlarmStore {
     );
   }
 
-  async complete(batch: readonly Completion[]): Promise<number[]> {
-    if (batch.length === 0) return [];
+  async complete(batch: readonly Completion[]): Promise<CompleteResult> {
+    if (batch.length === 0) return { cancelled: [], refused: [] };
     return this.#write('complete', () => this.#completeMany(batch));
   }
 
@@ -681,38 +690,6 @@ class SqliteAlarmStore implements AlarmStore {
     // better-sqlite3's transaction wrapper has already rolled back when the error reaches here.
     return this.#read(operation, fn);
   }
-}
-
-// Module-level helpers rather than closures inside checkNewAlarm: it runs once per inserted row,
-// and closures made per call (named by the TypeScript loader) cost more than the checks.
-function bad(field: string): StoreError {
-  return new StoreError('STORE_INVALID_ROW', 'insert', `field '${field}' is missing or has the wrong type`);
-}
-
-function text(field: string, v: string | null | undefined): string | null {
-  if (v !== undefined && v !== null && typeof v !== 'string') throw bad(field);
-  return v ?? null;
-}
-
-function checkNewAlarm(a: NewAlarm) {
-  if (a === null || typeof a !== 'object') throw bad('alarm');
-  if (!Number.isSafeInteger(a.fireAt)) throw bad('fireAt');
-  if (!Number.isSafeInteger(a.createdAt)) throw bad('createdAt');
-  if (typeof a.target !== 'string' || a.target === '') throw bad('target');
-  if (typeof a.message !== 'string') throw bad('message');
-  const maxAttempts = a.maxAttempts ?? 1;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw bad('maxAttempts');
-  return {
-    fireAt: a.fireAt,
-    createdAt: a.createdAt,
-    target: a.target,
-    message: a.message,
-    key: text('key', a.key),
-    recurrence: text('recurrence', a.recurrence),
-    misfire: text('misfire', a.misfire),
-    backoff: text('backoff', a.backoff),
-    maxAttempts,
-  };
 }
 
 /** Maps a driver error to a typed `StoreError`, keeping it as `cause`. @internal */

@@ -138,6 +138,20 @@ export type Completion =
   | { kind: 'cancelled'; id: number; at: number; reason: string };
 
 /**
+ * What `complete` did with a batch. An outcome is either applied (its record written, possibly
+ * by the cancel rules above) or refused: nothing about it was written, because its row is no
+ * longer this caller's to settle (absent, already final, or, in a store shared by nodes, held by
+ * another node that reclaimed it after this caller's lease ran out). The Alarm announces only
+ * applied outcomes as what happened.
+ */
+export interface CompleteResult {
+  /** Ids this batch moved to `cancelled` (a cancel asked while their delivery was in flight took effect). */
+  cancelled: number[];
+  /** Ids whose outcome was not applied, in batch order (an id refused twice is listed twice). */
+  refused: number[];
+}
+
+/**
  * Keyset position in the `(fireAt, id)` order of due alarms: `due(now, limit, after)` returns only
  * rows after it, so a reader that hands rows out in order never reads the same row twice.
  */
@@ -218,9 +232,10 @@ export interface AlarmStore {
   /**
    * Applies all outcomes (moving series to their next occurrence, recording history) in one
    * transaction. Resolves with the ids that this batch moved to `cancelled` (a cancel that was
-   * asked while their delivery was in flight took effect).
+   * asked while their delivery was in flight took effect) and the ids whose outcome it refused
+   * (see `CompleteResult`).
    */
-  complete(batch: readonly Completion[]): Promise<number[]>;
+  complete(batch: readonly Completion[]): Promise<CompleteResult>;
   stats(): Promise<StoreStats>;
   /**
    * A number that changes when another connection (the CLI, another process) commits a write, so
