@@ -18,12 +18,16 @@ export interface RetryBackoff {
 
 /** How a target that takes batches is configured (`alarmSupervisor({ batchTargets })`). */
 export interface BatchTargetOptions {
-  /** Most deliveries in one batch message (default 256). */
+  /**
+   * Most deliveries in one batch message (default 1024, the default `maxInFlight`: a whole page).
+   * A page split in several batches has its replies arrive in several turns, and their outcomes
+   * wait for each other to share a commit: 256 drained a backlog about a quarter slower.
+   */
   maxBatch?: number;
 }
 
 /** The default of `BatchTargetOptions.maxBatch`. */
-export const DEFAULT_MAX_BATCH = 256;
+export const DEFAULT_MAX_BATCH = 1024;
 
 /** Options of `alarmSupervisor`. */
 export interface AlarmOptions {
@@ -77,7 +81,7 @@ export interface AlarmOptions {
   maxInFlightPerTarget?: number;
   /**
    * Targets that take their deliveries in batches: each gets one `{ type: 'alarm.batch', alarms }`
-   * message per due page (at most `maxBatch` deliveries, default 256) and answers it with one
+   * message per due page (at most `maxBatch` deliveries, default 1024) and answers it with one
    * outcome per item (`true`, or an `Error` with the meaning it has in `replyError`). Every other
    * target gets one message per alarm. Each item counts as one delivery in flight.
    */
