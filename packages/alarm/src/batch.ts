@@ -12,12 +12,12 @@
  * - the deliveries queued in one synchronous stretch of the Alarm (a due page, a wake's due rows
  *   from the prefetch window) go in the same batch: they are sent from a microtask queued by the
  *   first of them, never later than the Alarm's next `await`;
- * - a reply that is not one outcome per item (`true`, or an `Error`) is `InvalidBatchReplyError`
+ * - a reply that is not one outcome per item (`true`, an `Error`, a `BatchItemError`) is `InvalidBatchReplyError`
  *   for every item, retryable: it never counts as a delivery;
  * - a batch that is rejected as a whole (timeout, crash, target down, `replyError`) is that error
  *   for each item, so `deliveryTimeoutMs` bounds a batch as it bounds one delivery.
  */
-import type { Runtime } from '@vigil/runtime';
+import { type Runtime, VigilError } from '@vigil/runtime';
 import { InvalidBatchReplyError } from './errors.js';
 import type { Delivery } from './request.js';
 
@@ -31,11 +31,27 @@ export interface AlarmBatch<M extends Record<string, unknown> = Record<string, u
 }
 
 /**
- * A batch target's answer for one item, in the order of `alarms`: `true` when it handled the
- * delivery, or an `Error` with the meaning it has in `replyError` (refused, or retried with
- * backoff when it has `retryable: true`, after `retryAfterMs` if given).
+ * A failed item as plain data: what a target on a worker thread answers, since a reply crosses
+ * the thread as a structured clone, which keeps an `Error`'s message but not its `code`,
+ * `retryable` or `retryAfterMs`.
  */
-export type BatchOutcome = true | Error;
+export interface BatchItemError {
+  /** The error's message (the reason recorded for the attempt). */
+  error: string;
+  /** A stable code, as a `VigilError`'s (default `BATCH_ITEM_FAILED`). */
+  code?: string;
+  /** True: retried with backoff; otherwise the item's alarm fails. */
+  retryable?: boolean;
+  /** The least wait before the retry, when it is longer than the backoff. */
+  retryAfterMs?: number;
+}
+
+/**
+ * A batch target's answer for one item, in the order of `alarms`: `true` when it handled the
+ * delivery, or an `Error` (or `BatchItemError`) with the meaning it has in `replyError` (refused,
+ * or retried with backoff when it has `retryable: true`, after `retryAfterMs` if given).
+ */
+export type BatchOutcome = true | Error | BatchItemError;
 
 /** One delivery waiting to go in a batch, with what to do with its outcome. */
 interface Item {
@@ -101,7 +117,7 @@ export class BatchSender {
         for (let i = 0; i < items.length; i++) {
           const outcome = answer[i];
           if (outcome === true) items[i]!.delivered();
-          else items[i]!.failed(outcome as Error);
+          else items[i]!.failed(outcome instanceof Error ? outcome : fromData(outcome as BatchItemError));
         }
       },
       (err: unknown) => {
@@ -112,9 +128,30 @@ export class BatchSender {
   }
 }
 
-/** One outcome per item: `true` or an `Error`, nothing else. */
+/** One outcome per item: `true`, an `Error` or a `BatchItemError`, nothing else. */
 function isOutcomes(answer: unknown, count: number): answer is BatchOutcome[] {
   if (!Array.isArray(answer) || answer.length !== count) return false;
-  for (const outcome of answer) if (outcome !== true && !(outcome instanceof Error)) return false;
+  for (const outcome of answer)
+    if (outcome !== true && !(outcome instanceof Error) && !isItemError(outcome)) return false;
   return true;
+}
+
+function isItemError(value: unknown): value is BatchItemError {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.error === 'string' &&
+    (e.code === undefined || typeof e.code === 'string') &&
+    (e.retryable === undefined || typeof e.retryable === 'boolean') &&
+    (e.retryAfterMs === undefined || (typeof e.retryAfterMs === 'number' && e.retryAfterMs >= 0))
+  );
+}
+
+/** The error a `BatchItemError` stands for, read as the same `replyError` would be. */
+function fromData(e: BatchItemError): Error {
+  const err = new VigilError(e.code ?? 'BATCH_ITEM_FAILED', e.error);
+  return Object.assign(err, {
+    ...(e.retryable === undefined ? {} : { retryable: e.retryable }),
+    ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
+  });
 }

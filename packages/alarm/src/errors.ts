@@ -196,7 +196,7 @@ export class UnknownTargetError extends VigilError {
 
 /**
  * A batch target (`batchTargets`) answered a batch with something other than one outcome per item
- * (`true`, or an `Error`). Every item of that batch takes this error: retryable, like a target that
+ * (`true`, an `Error`, or a `BatchItemError`). Every item of that batch takes this error: retryable, like a target that
  * did not answer, because nothing says which items it handled.
  */
 export class InvalidBatchReplyError extends VigilError<'INVALID_BATCH_REPLY'> {
@@ -210,7 +210,7 @@ export class InvalidBatchReplyError extends VigilError<'INVALID_BATCH_REPLY'> {
     super(
       'INVALID_BATCH_REPLY',
       `batch target '${target}' must answer a batch of ${items} with an array of ${items} outcomes ` +
-        `(true, or an Error), got ${quote(reply)}`,
+        `(true, an Error, or { error: string }), got ${quote(reply)}`,
     );
   }
 }

@@ -2,7 +2,7 @@ import './events.js';
 
 export type { AlarmServiceInput, AlarmStats } from './alarm.js';
 export { alarmLogic, isAlarmTarget } from './alarm.js';
-export type { AlarmBatch, BatchOutcome } from './batch.js';
+export type { AlarmBatch, BatchItemError, BatchOutcome } from './batch.js';
 export type { ClientOptions, SetInterceptor } from './client.js';
 export { AlarmClient, interceptSets } from './client.js';
 export { MAX_DURATION_MS, MAX_TEXT_LENGTH, parseDuration } from './duration.js';

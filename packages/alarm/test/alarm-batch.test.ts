@@ -247,6 +247,35 @@ describe('per-item outcomes', () => {
     expect(await client.get(a[2]!.id)).toMatchObject({ status: 'fired', attempts: 2 });
   });
 
+  it('outcomes as plain data (a target on a worker thread): { error, code, retryable, retryAfterMs }', async () => {
+    const answers = [
+      { error: 'busy', retryable: true, retryAfterMs: 5000 },
+      { error: 'no such user', code: 'NO_USER' },
+    ];
+    const batch = batchRecorder();
+    const target = fromCallback(({ receive }) => {
+      receive((event) => {
+        const { alarms } = event as unknown as AlarmBatch;
+        batch.batches.push(event as unknown as AlarmBatch);
+        reply(
+          event,
+          alarms.map((d) => (d.alarm.attempt === 1 ? answers[d.i as number]! : true)),
+        );
+      });
+    });
+    const { client, clock, runtime } = await start({ Batch: target });
+    const retried = collect(runtime, 'alarm.retried');
+    const failed = collect(runtime, 'alarm.failed');
+    const a = await client.setMany(jobs(2, T0 + 1000));
+    const first = outcomes(runtime, 2);
+    await clock.advance(1000);
+    await first;
+    // retryAfterMs (5 s) is longer than the backoff (1 s): it wins, as for a replyError.
+    expect(retried).toEqual([expect.objectContaining({ id: a[0]!.id, nextAt: T0 + 6000, reason: 'busy' })]);
+    expect(failed).toEqual([expect.objectContaining({ id: a[1]!.id })]);
+    expect(failed[0]!.reason).toMatch(/refused it: no such user/);
+  });
+
   it('maxAttempts holds per item: a retryable item fails once it has used them', async () => {
     const batch = batchRecorder(() => ({ items: (d) => (d.i === 0 ? 'retryable' : 'ok') }));
     const { client, clock, runtime } = await start({ Batch: batch.logic });
