@@ -4,6 +4,7 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { openSqliteStore } from '@vigil/alarm';
 import Database from 'better-sqlite3';
 import { HeapTimer } from './heap.js';
 import { type Lateness, summarise, until, wallNow } from './stats.js';
@@ -70,6 +71,39 @@ export function sqliteBatchedRate(total: number, chunk: number): number {
   } finally {
     db.close();
     tmp.cleanup();
+  }
+}
+
+/**
+ * The store alone draining `total` due rows: Vigil's SQLite store (same schema, FULL), `due` and
+ * `complete` (fired) in pages of 1,024 and the message parsed, with no actors, mailboxes or
+ * targets. The baseline of the backlog drain (issue 18: Vigil's drain >= 0.9x of it).
+ */
+export async function storeDrainRate(total: number): Promise<number> {
+  const db = tempDb();
+  const store = openSqliteStore(db.file, { synchronous: 'FULL' });
+  try {
+    const now = Date.now();
+    for (let i = 0; i < total; i += 10_000) {
+      const rows = [];
+      for (let j = i; j < Math.min(total, i + 10_000); j++)
+        rows.push({ fireAt: now - total + j, target: 'Sink', message: '{"type":"job"}', createdAt: now });
+      await store.insert(rows);
+    }
+    const t0 = performance.now();
+    let done = 0;
+    for (;;) {
+      const batch = await store.due(Date.now(), 1024);
+      if (batch.length === 0) break;
+      for (const row of batch) JSON.parse(row.message);
+      const at = Date.now();
+      await store.complete(batch.map((r) => ({ kind: 'fired', id: r.id, firedAt: at, attempts: 1 })));
+      done += batch.length;
+    }
+    return (done / (performance.now() - t0)) * 1000;
+  } finally {
+    await store.close();
+    db.cleanup();
   }
 }
 

@@ -9,6 +9,7 @@ import {
   setTimeoutLateness,
   sqliteBatchedRate,
   sqliteNaiveRate,
+  storeDrainRate,
 } from './baselines.js';
 import {
   bullAddBulkRate,
@@ -109,6 +110,11 @@ async function run(name: string, a: CaseArgs): Promise<unknown> {
     }
     case 'drain':
       if (a.system === 'vigil') return vigilDrain(need(a.total, 'total'));
+      if (a.system === 'vigil-batch') return vigilDrain(need(a.total, 'total'), true);
+      if (a.system === 'store-only') {
+        const perS = await storeDrainRate(need(a.total, 'total'));
+        return { perS, handlerPerS: perS };
+      }
       if (a.system === 'bullmq') return bullDrain(need(a.port, 'port'), need(a.total, 'total'));
       if (a.system === 'graphile-worker') return graphileDrain(need(a.url, 'url'), need(a.total, 'total'));
       if (a.system === 'pg-boss') return bossDrain(need(a.url, 'url'), need(a.total, 'total'));

@@ -14,10 +14,9 @@
  * line per collapsed figure; the table is printed either way.
  */
 import os from 'node:os';
-import { openSqliteStore } from '@vigil/alarm';
-import { setTimeoutLateness, sqliteBatchedRate, sqliteNaiveRate } from './baselines.js';
+import { setTimeoutLateness, sqliteBatchedRate, sqliteNaiveRate, storeDrainRate } from './baselines.js';
 import { dueInstants } from './stats.js';
-import { tempDb, vigilDrain, vigilLateness, vigilSetManyRate, vigilSetRate } from './vigil.js';
+import { vigilDrain, vigilLateness, vigilSetManyRate, vigilSetRate } from './vigil.js';
 
 const ROUNDS = 3;
 
@@ -32,38 +31,6 @@ interface Check {
   held: number;
   unit: string;
   baselineName: string;
-}
-
-/**
- * The store alone draining `total` due rows: `due` and `complete` (fired) in batches of 1,024,
- * on the same schema and durability (FULL) as the Alarm, with no actors, mailboxes or targets.
- */
-async function storeDrainRate(total: number): Promise<number> {
-  const db = tempDb();
-  const store = openSqliteStore(db.file, { synchronous: 'FULL' });
-  try {
-    const now = Date.now();
-    for (let i = 0; i < total; i += 10_000) {
-      const rows = [];
-      for (let j = i; j < Math.min(total, i + 10_000); j++)
-        rows.push({ fireAt: now - total + j, target: 'Sink', message: '{"type":"job"}', createdAt: now });
-      await store.insert(rows);
-    }
-    const t0 = performance.now();
-    let done = 0;
-    for (;;) {
-      const batch = await store.due(Date.now(), 1024);
-      if (batch.length === 0) break;
-      for (const row of batch) JSON.parse(row.message);
-      const at = Date.now();
-      await store.complete(batch.map((r) => ({ kind: 'fired', id: r.id, firedAt: at, attempts: 1 })));
-      done += batch.length;
-    }
-    return (done / (performance.now() - t0)) * 1000;
-  } finally {
-    await store.close();
-    db.cleanup();
-  }
 }
 
 const CHECKS: Check[] = [

@@ -7,7 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AlarmClient, type AlarmInput, alarmSupervisor, type Delivery, openSqliteStore } from '@vigil/alarm';
+import {
+  type AlarmBatch,
+  AlarmClient,
+  type AlarmInput,
+  alarmSupervisor,
+  type Delivery,
+  openSqliteStore,
+} from '@vigil/alarm';
 import { createRuntime, type Runtime, reply, worker } from '@vigil/runtime';
 import { fromCallback } from 'xstate';
 import { callersRate } from './callers.js';
@@ -24,9 +31,21 @@ async function startService(
   file: string,
   onDelivery: (d: Delivery) => void,
   beforeStart?: (runtime: Runtime) => void,
+  batch = false,
 ): Promise<Service> {
+  // With `batch`, 'Sink' is a batch target (`batchTargets`): one message per page of its due
+  // alarms, answered with one outcome per item.
   const sink = fromCallback(({ receive }) => {
     receive((event) => {
+      if (batch) {
+        const { alarms } = event as unknown as AlarmBatch;
+        for (const d of alarms) onDelivery(d);
+        reply(
+          event,
+          alarms.map(() => true),
+        );
+        return;
+      }
       onDelivery(event as unknown as Delivery);
       reply(event, true);
     });
@@ -34,7 +53,10 @@ async function startService(
   const runtime = createRuntime({ callTimeoutMs: 120_000 });
   beforeStart?.(runtime);
   // The target starts before the alarm service, so deliveries of a backlog find it.
-  await runtime.start([worker('Sink', sink), alarmSupervisor({ db: file, synchronous: 'FULL' })]);
+  await runtime.start([
+    worker('Sink', sink),
+    alarmSupervisor({ db: file, synchronous: 'FULL', ...(batch ? { batchTargets: { Sink: {} } } : {}) }),
+  ]);
   return { runtime, client: new AlarmClient(runtime, { timeoutMs: 120_000 }), stop: () => runtime.stop() };
 }
 
@@ -101,9 +123,13 @@ export async function vigilSetManyRate(total: number, chunk: number): Promise<nu
  * Backlog drain: `total` alarms already due when the service starts (written to the store while
  * no service ran, as a process that was down finds them), delivered to a no-op target. Timed from
  * `runtime.start` to the last `alarm.delivered` event, which is emitted after the row is marked
- * fired on disk; `handlerPerS` is timed to the last handler call.
+ * fired on disk; `handlerPerS` is timed to the last handler call. With `batch` the target takes
+ * its deliveries in batches (`batchTargets`, the row `vigil-batch`); without, one per alarm.
  */
-export async function vigilDrain(total: number): Promise<{ perS: number; handlerPerS: number }> {
+export async function vigilDrain(
+  total: number,
+  batch = false,
+): Promise<{ perS: number; handlerPerS: number }> {
   const db = tempDb();
   try {
     const store = openSqliteStore(db.file, { synchronous: 'FULL' });
@@ -130,6 +156,7 @@ export async function vigilDrain(total: number): Promise<{ perS: number; handler
         runtime.events.on('alarm.delivered', () => {
           delivered++;
         }),
+      batch,
     );
     try {
       await until(() => delivered >= total, 600_000, 'the Vigil backlog to drain', 20);

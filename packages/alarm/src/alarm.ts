@@ -29,7 +29,9 @@
  * - the prefetch window (`AheadWindow`, ahead.ts) holds the next pending alarms: while it is valid,
  *   a Timer wake fires what is due from memory, with no store read on its path. Never early holds
  *   as before: a row is fired only when `clock.now()` has reached its fireAt. A write by another
- *   connection is looked for at each wake (`changeToken`) and drops the window.
+ *   connection is looked for at each wake (`changeToken`) and drops the window;
+ * - a target in `batchTargets` gets the deliveries of one page in one message (batch.ts); each
+ *   item is fired, counted in flight and settled as a delivery of its own.
  */
 import {
   type Clock,
@@ -46,6 +48,7 @@ import {
 } from '@vigil/runtime';
 import { type AnyActorRef, fromCallback } from 'xstate';
 import { AheadWindow } from './ahead.js';
+import { BatchSender } from './batch.js';
 import { decodeMessage } from './message.js';
 import { type ResolvedAlarmOptions, retryDelay } from './options.js';
 import {
@@ -200,6 +203,8 @@ class AlarmService {
   /** The next pending alarms, read ahead (see ahead.ts); dropped with the cursor. */
   private readonly ahead = new AheadWindow(AHEAD_ROWS, AHEAD_BYTES);
   private readonly isTarget = (name: string) => isAlarmTarget(this.runtime, name);
+  /** Deliveries to the targets that take batches (`batchTargets`), grouped per page. */
+  private readonly batches: BatchSender;
 
   constructor(
     private readonly runtime: Runtime,
@@ -209,6 +214,12 @@ class AlarmService {
     this.clock = runtime.clock;
     this.events = runtime.events;
     this.zone = options.zone;
+    this.batches = new BatchSender(
+      runtime,
+      options.batchTargets,
+      options.deliveryTimeoutMs,
+      () => this.closed,
+    );
     // Opening is synchronous for SQLite: a database that cannot be opened (or is newer than
     // this code) fails the actor's start, and the supervisor reports it naming the Alarm.
     this.store = options.store();
@@ -779,24 +790,29 @@ class AlarmService {
         ...traced,
       },
     };
-    this.runtime.call(target, delivery, { timeoutMs: this.options.deliveryTimeoutMs }).then(
-      () => {
-        const at = this.clock.now();
-        const next = this.nextOf(row, recurrence, at, misfire.policy === 'coalesce');
-        this.settle(id, { kind: 'fired', id, firedAt: at, attempts: attempt, occurrence, next }, () =>
-          this.events.emit('alarm.delivered', {
-            id,
-            occurrence: row.occurrence,
-            target,
-            attempt,
-            lateMs: now - row.scheduledFor,
-            at,
-            ...traced,
-          }),
-        );
-      },
-      (err: unknown) => this.deliveryFailed(row, attempt, coerceError(err), recurrence, misfire),
-    );
+    const delivered = () => {
+      const at = this.clock.now();
+      const next = this.nextOf(row, recurrence, at, misfire.policy === 'coalesce');
+      this.settle(id, { kind: 'fired', id, firedAt: at, attempts: attempt, occurrence, next }, () =>
+        this.events.emit('alarm.delivered', {
+          id,
+          occurrence: row.occurrence,
+          target,
+          attempt,
+          lateMs: now - row.scheduledFor,
+          at,
+          ...traced,
+        }),
+      );
+    };
+    const failed = (err: unknown) => this.deliveryFailed(row, attempt, coerceError(err), recurrence, misfire);
+    // A batch target gets this delivery in one message with the others of this page (batch.ts);
+    // its item's outcome is settled here exactly as a single delivery's reply.
+    if (this.batches.takes(target)) this.batches.add(target, delivery, delivered, failed);
+    else
+      this.runtime
+        .call(target, delivery, { timeoutMs: this.options.deliveryTimeoutMs })
+        .then(delivered, failed);
   }
 
   private deliveryFailed(

@@ -191,3 +191,26 @@ export class UnknownTargetError extends VigilError {
     super('UNKNOWN_TARGET', `alarm target ${quote(target)} is not a declared actor name`);
   }
 }
+
+// --- Delivery ---------------------------------------------------------------------------------
+
+/**
+ * A batch target (`batchTargets`) answered a batch with something other than one outcome per item
+ * (`true`, an `Error`, or a `BatchItemError`). Every item of that batch takes this error: retryable, like a target that
+ * did not answer, because nothing says which items it handled.
+ */
+export class InvalidBatchReplyError extends VigilError<'INVALID_BATCH_REPLY'> {
+  /** Retried with backoff, as a delivery that timed out. */
+  readonly retryable = true;
+  constructor(
+    readonly target: string,
+    readonly items: number,
+    readonly reply: unknown,
+  ) {
+    super(
+      'INVALID_BATCH_REPLY',
+      `batch target '${target}' must answer a batch of ${items} with an array of ${items} outcomes ` +
+        `(true, an Error, or { error: string }), got ${quote(reply)}`,
+    );
+  }
+}

@@ -2,11 +2,13 @@ import './events.js';
 
 export type { AlarmServiceInput, AlarmStats } from './alarm.js';
 export { alarmLogic, isAlarmTarget } from './alarm.js';
+export type { AlarmBatch, BatchItemError, BatchOutcome } from './batch.js';
 export type { ClientOptions, SetInterceptor } from './client.js';
 export { AlarmClient, interceptSets } from './client.js';
 export { MAX_DURATION_MS, MAX_TEXT_LENGTH, parseDuration } from './duration.js';
 export type { StoreErrorCode } from './errors.js';
 export {
+  InvalidBatchReplyError,
   InvalidOptionError,
   InvalidPayloadError,
   InvalidRecurrenceError,
@@ -20,8 +22,8 @@ export {
   UnknownTargetError,
 } from './errors.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, decodeMessage, encodeMessage, MAX_MESSAGE_DEPTH } from './message.js';
-export type { AlarmOptions, ResolvedAlarmOptions, RetryBackoff } from './options.js';
-export { resolveOptions, retryDelay } from './options.js';
+export type { AlarmOptions, BatchTargetOptions, ResolvedAlarmOptions, RetryBackoff } from './options.js';
+export { DEFAULT_MAX_BATCH, resolveOptions, retryDelay } from './options.js';
 export type { ParsedWhen, ParseOptions, When } from './parse.js';
 export { checkZone, formatInstant, MAX_INSTANT, parseWhen, zoneOffsetMinutes } from './parse.js';
 export type { MisfirePolicy, Recurrence } from './recurrence.js';

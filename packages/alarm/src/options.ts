@@ -16,6 +16,19 @@ export interface RetryBackoff {
   factor: number;
 }
 
+/** How a target that takes batches is configured (`alarmSupervisor({ batchTargets })`). */
+export interface BatchTargetOptions {
+  /**
+   * Most deliveries in one batch message (default 1024, the default `maxInFlight`: a whole page).
+   * A page split in several batches has its replies arrive in several turns, and their outcomes
+   * wait for each other to share a commit: 256 drained a backlog about a quarter slower.
+   */
+  maxBatch?: number;
+}
+
+/** The default of `BatchTargetOptions.maxBatch`. */
+export const DEFAULT_MAX_BATCH = 1024;
+
 /** Options of `alarmSupervisor`. */
 export interface AlarmOptions {
   /** Path of the SQLite database file (or ':memory:'); ignored when `store` is given. */
@@ -66,11 +79,19 @@ export interface AlarmOptions {
    * refill read also walks that target's due rows in the store (they are filtered out there).
    */
   maxInFlightPerTarget?: number;
+  /**
+   * Targets that take their deliveries in batches: each gets one `{ type: 'alarm.batch', alarms }`
+   * message per due page (at most `maxBatch` deliveries, default 1024) and answers it with one
+   * outcome per item (`true`, or an `Error` with the meaning it has in `replyError`). Every other
+   * target gets one message per alarm. Each item counts as one delivery in flight.
+   */
+  batchTargets?: Record<string, BatchTargetOptions>;
 }
 
 /** Options with every default filled in. */
-export type ResolvedAlarmOptions = Required<Omit<AlarmOptions, 'db' | 'store'>> & {
+export type ResolvedAlarmOptions = Required<Omit<AlarmOptions, 'db' | 'store' | 'batchTargets'>> & {
   store: () => AlarmStore;
+  batchTargets: Record<string, { maxBatch: number }>;
 };
 
 /**
@@ -147,6 +168,14 @@ const OptionsSchema = v.pipe(
       lateWakeMs: atLeast(0, 250),
       pollMs: atLeast(0, 250),
       maxInFlight: atLeast(1, 1024),
+      batchTargets: v.nullish(
+        v.record(
+          v.pipe(v.string(), v.minLength(1, 'must name targets')),
+          v.object({ maxBatch: atLeast(1, DEFAULT_MAX_BATCH) }, 'must be { maxBatch?: number >= 1 }'),
+          'must be an object of target names',
+        ),
+        {},
+      ),
       // Its default depends on maxInFlight: filled in by resolveOptions.
       maxInFlightPerTarget: v.nullish(
         v.pipe(
