@@ -184,6 +184,9 @@ class AlarmService {
   /** The next pending alarms, read ahead (see ahead.ts); dropped with the cursor. */
   private readonly ahead = new AheadWindow(AHEAD_ROWS, AHEAD_BYTES);
   private readonly isTarget = (name: string) => isAlarmTarget(this.runtime, name);
+  /** At `set`: a local worker, or a target another node sharing the store delivers (routing). */
+  private readonly mayTarget = (name: string) =>
+    this.isTarget(name) || this.store.declaredElsewhere?.(name) === true;
 
   constructor(
     private readonly runtime: Runtime,
@@ -268,7 +271,7 @@ class AlarmService {
         // message waited a few milliseconds in the queue.
         const reference = referenceInstant((event as { requestedAt?: unknown }).requestedAt, now);
         const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
-        alarms = prepareAlarms(inputs, reference, this.zone, this.isTarget, this.options);
+        alarms = prepareAlarms(inputs, reference, this.zone, this.mayTarget, this.options);
       }
     } catch (err) {
       replyError(event, coerceError(err));
@@ -304,7 +307,7 @@ class AlarmService {
         const reference = referenceInstant(item?.requestedAt, now);
         let preparer = preparers.get(reference);
         if (!preparer) {
-          preparer = new AlarmPreparer(reference, this.zone, this.isTarget, this.options);
+          preparer = new AlarmPreparer(reference, this.zone, this.mayTarget, this.options);
           preparers.set(reference, preparer);
         }
         alarms.push(preparer.prepare(item));
