@@ -21,18 +21,14 @@ import { defineMachineWorkflow, type RunStore, schedulerWorker, WorkflowClient }
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { assign, createMachine, fromPromise } from 'xstate';
 import { openPostgresRunStore, postgresRunStore } from '../src/index.js';
-import { type Cluster, startCluster } from './cluster.js';
+import { withCluster } from './with-cluster.js';
 
-let cluster: Cluster;
+const postgres = withCluster('own_transition');
 let dir: string;
-beforeAll(async () => {
-  cluster = await startCluster();
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vigil-own-transition-'));
-}, 60_000);
-afterAll(() => {
-  cluster?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const machine = createMachine({
   types: {} as { context: { pokes: number; job: string | null } },
@@ -88,8 +84,7 @@ async function node(name: string, url: string, job: () => Promise<string>): Prom
 }
 
 it('an invoked promise settling on one node while another signals the run: one line per seq, no transition lost', async () => {
-  cluster.createDatabase('own_transition');
-  const url = cluster.url('own_transition');
+  const url = postgres.database();
   const onA = gate();
   const onB = gate();
   const a = await node('a', url, async () => {

@@ -7,16 +7,12 @@
  * workers: it would claim and fail the alarms of a target it does not run.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { openPostgresStore } from '../src/index.js';
-import { type Cluster, startCluster } from './cluster.js';
 import { delivered, recorder, startNode, type TestNode } from './nodes.js';
+import { withCluster } from './with-cluster.js';
 
-let cluster: Cluster;
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterAll(() => cluster?.stop());
+const postgres = withCluster('route_set');
 
 /** Waits until node A's heartbeat has recorded its names (a state of the database, not an event). */
 async function declared(url: string, name: string, timeoutMs = 20_000): Promise<void> {
@@ -50,8 +46,7 @@ async function scheduler(url: string): Promise<TestNode> {
 }
 
 it('a node sets for a target only another node declares; that node delivers it; a name nobody declared is refused', async () => {
-  cluster.createDatabase('route_set');
-  const url = cluster.url('route_set');
+  const url = postgres.database();
   const workerX = recorder();
   const workerNode = () =>
     startNode({
@@ -105,8 +100,7 @@ it('a node sets for a target only another node declares; that node delivers it; 
 }, 60_000);
 
 it('a node that claims every target accepts only its own workers', async () => {
-  cluster.createDatabase('route_set_all');
-  const url = cluster.url('route_set_all');
+  const url = postgres.database();
   const a = await startNode({
     store: { connectionString: url, targets: ['worker-x'] },
     targets: { 'worker-x': recorder() },
