@@ -205,6 +205,9 @@ class AlarmService {
   private readonly isTarget = (name: string) => isAlarmTarget(this.runtime, name);
   /** Deliveries to the targets that take batches (`batchTargets`), grouped per page. */
   private readonly batches: BatchSender;
+  /** At `set`: a local worker, or a target another node sharing the store delivers (routing). */
+  private readonly mayTarget = (name: string) =>
+    this.isTarget(name) || this.store.declaredElsewhere?.(name) === true;
 
   constructor(
     private readonly runtime: Runtime,
@@ -295,7 +298,7 @@ class AlarmService {
         // message waited a few milliseconds in the queue.
         const reference = referenceInstant((event as { requestedAt?: unknown }).requestedAt, now);
         const inputs: unknown[] = event.type === 'alarm.setMany' ? asArray(event.items) : [event];
-        alarms = prepareAlarms(inputs, reference, this.zone, this.isTarget, this.options);
+        alarms = prepareAlarms(inputs, reference, this.zone, this.mayTarget, this.options);
       }
     } catch (err) {
       replyError(event, coerceError(err));
@@ -331,7 +334,7 @@ class AlarmService {
         const reference = referenceInstant(item?.requestedAt, now);
         let preparer = preparers.get(reference);
         if (!preparer) {
-          preparer = new AlarmPreparer(reference, this.zone, this.isTarget, this.options);
+          preparer = new AlarmPreparer(reference, this.zone, this.mayTarget, this.options);
           preparers.set(reference, preparer);
         }
         alarms.push(preparer.prepare(item));

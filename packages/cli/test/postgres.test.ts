@@ -7,24 +7,13 @@
 import { join } from 'node:path';
 import { openPostgresRunStore } from '@vigil/postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster } from '../../postgres/test/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { withCluster } from '../../postgres/test/with-cluster.js';
 import { line, run } from '../../workflow/test/run-store-contract.js';
 import { NOW, tempDir, vigil } from './helpers.js';
 
-let cluster: Cluster;
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterAll(() => cluster?.stop());
-
-let n = 0;
 /** A fresh, empty database. */
-function database(): string {
-  const name = `cli_${++n}`;
-  cluster.createDatabase(name);
-  return cluster.url(name);
-}
+const { database } = withCluster('cli');
 
 async function tables(url: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url });

@@ -60,6 +60,12 @@ const MIGRATIONS: readonly string[] = [
      expires_at int8 NOT NULL,
      skew_ms int8 NOT NULL DEFAULT 0
    );`,
+  // v4, names declared by any node since the database exists (a node's row goes when it closes;
+  // these stay): a node that routes accepts a set for a target only another node delivers.
+  `CREATE TABLE vigil_targets (
+     name text PRIMARY KEY,
+     first_declared_at int8 NOT NULL
+   );`,
 ];
 
 /** The schema version this code writes. */

@@ -10,6 +10,13 @@
  * passed: the alarm's own (a misfire policy `skip` with `toleranceMs`), else the store's
  * `unroutedToleranceMs`; then any live node's heartbeat marks it `failed`, naming the target.
  * Without either tolerance it waits for as long as it takes.
+ *
+ * A `set` is checked on the node it is made on. A node that routes (declares its targets) also
+ * accepts a target that another node declares, or once declared: every heartbeat records the
+ * node's names in `vigil_targets`, where they stay after the node is gone (a worker restarting
+ * during a deploy must not make the app server's sets fail), and reads the whole list back into
+ * `DeclaredTargets`, which the Alarm's synchronous set path consults. A name no node ever declared
+ * is refused (`UNKNOWN_TARGET`): typos are still caught at `set`.
  */
 import type pg from 'pg';
 import { SERVER_NOW } from './clock.js';
@@ -18,7 +25,7 @@ import { SERVER_NOW } from './clock.js';
 export const ROUTED = `EXISTS (SELECT 1 FROM vigil_nodes n WHERE n.expires_at > ${SERVER_NOW}
   AND (n.targets IS NULL OR a.target = ANY(n.targets)))`;
 
-/** Publishes (or refreshes) this node's declaration. */
+/** Publishes (or refreshes) this node's declaration, and records its names as declared. */
 export async function heartbeat(
   client: pg.ClientBase | pg.Pool,
   nodeId: string,
@@ -33,6 +40,32 @@ export async function heartbeat(
        expires_at = EXCLUDED.expires_at, skew_ms = EXCLUDED.skew_ms`,
     [nodeId, targets === undefined ? null : [...targets], ttlMs, skewMs],
   );
+  if (targets === undefined || targets.length === 0) return;
+  // Sorted: nodes inserting overlapping names at once take their row locks in one order, so
+  // they cannot deadlock. DO NOTHING: a name already known is not rewritten every heartbeat.
+  await client.query(
+    `INSERT INTO vigil_targets (name, first_declared_at)
+     SELECT name, ${SERVER_NOW} FROM unnest($1::text[]) AS name ON CONFLICT (name) DO NOTHING`,
+    [[...new Set(targets)].sort()],
+  );
+}
+
+/**
+ * The names any node declares or once declared (`vigil_targets`), as of the last `refresh`: read
+ * when the store opens and at each heartbeat, so that the Alarm's `set` can ask synchronously.
+ * Until the first read it knows no name.
+ */
+export class DeclaredTargets {
+  #names: ReadonlySet<string> = new Set();
+
+  has(name: string): boolean {
+    return this.#names.has(name);
+  }
+
+  async refresh(client: pg.ClientBase | pg.Pool): Promise<void> {
+    const r = await client.query<{ name: string }>('SELECT name FROM vigil_targets');
+    this.#names = new Set(r.rows.map((row) => row.name));
+  }
 }
 
 /** An unrouted alarm whose tolerance may have passed. */

@@ -26,10 +26,14 @@ import { InvalidOptionError } from '@vigil/alarm';
 import {
   type HistoryEntry,
   KeyedMutex,
+  RUN_COLUMNS,
   type RunFilter,
   type RunRecord,
+  type RunRow,
   type RunStatus,
   type RunStore,
+  runFromRow,
+  runToRow,
 } from '@vigil/workflow';
 import pg from 'pg';
 import { typeParsers } from './pg-types.js';
@@ -101,27 +105,20 @@ function checkOptions(options: PostgresRunStoreOptions): PostgresRunStoreOptions
   return { ...options };
 }
 
-interface Row {
-  id: string;
-  workflow: string;
-  kind: 'steps' | 'machine';
-  version: number;
-  status: RunStatus;
-  step: string;
-  seq: number;
-  attempt: number;
-  next_at: number | null;
-  alarm_id: number | null;
-  context: string;
-  input: string | null;
-  waiting: string | null;
-  snapshot: string | null;
-  timers: string | null;
-  result: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  ended_at: number | null;
+/** Columns a `save` writes: all but those a run never changes. */
+const UPDATED = RUN_COLUMNS.filter(
+  (c) => c !== 'id' && c !== 'workflow' && c !== 'kind' && c !== 'created_at',
+);
+
+const INSERT = `INSERT INTO vigil_workflow_runs (${RUN_COLUMNS.join(', ')})
+  VALUES (${RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (id) DO NOTHING`;
+
+const UPDATE = `UPDATE vigil_workflow_runs SET ${UPDATED.map((c, i) => `${c} = $${i + 2}`).join(', ')}
+  WHERE id = $1`;
+
+/** A row's values for `columns`, as the table takes them (`error` is bytea: it may hold NUL). */
+function values(row: RunRow, columns: readonly (keyof RunRow)[]): unknown[] {
+  return columns.map((c) => (c === 'error' ? bytes(row.error) : row[c]));
 }
 
 const HISTORY = `SELECT seq, step, attempt, started_at AS "startedAt", ended_at AS "endedAt", outcome, detail
@@ -171,8 +168,8 @@ class PostgresRunStore implements RunStore {
   }
 
   async get(id: string): Promise<RunRecord | undefined> {
-    const rows = await this.#query<Row>('get', 'SELECT * FROM vigil_workflow_runs WHERE id = $1', [id]);
-    return rows[0] ? fromRow(rows[0]) : undefined;
+    const rows = await this.#query<RunRow>('get', 'SELECT * FROM vigil_workflow_runs WHERE id = $1', [id]);
+    return rows[0] ? runFromRow(rows[0]) : undefined;
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
@@ -192,83 +189,33 @@ class PostgresRunStore implements RunStore {
     }
     params.push(Math.min(1000, Math.max(1, Math.trunc(filter.limit ?? 100))));
     sql += ` ORDER BY id LIMIT $${params.length}`;
-    return (await this.#query<Row>('list', sql, params)).map(fromRow);
+    return (await this.#query<RunRow>('list', sql, params)).map(runFromRow);
   }
 
   async active(): Promise<RunRecord[]> {
     return (
-      await this.#query<Row>(
+      await this.#query<RunRow>(
         'active',
         `SELECT * FROM vigil_workflow_runs WHERE status IN ('running', 'waiting') ORDER BY id`,
         [],
       )
-    ).map(fromRow);
+    ).map(runFromRow);
   }
 
   async insert(run: RunRecord): Promise<boolean> {
-    const r = toRow(run);
+    const row = runToRow(run);
     return this.#tx('insert', async (c) => {
-      const result = await c.query(
-        `INSERT INTO vigil_workflow_runs (id, workflow, kind, version, status, step, seq, attempt, next_at,
-           alarm_id, context, input, waiting, snapshot, timers, result, error, created_at, updated_at, ended_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-         ON CONFLICT (id) DO NOTHING`,
-        [
-          r.id,
-          r.workflow,
-          r.kind,
-          r.version,
-          r.status,
-          r.step,
-          r.seq,
-          r.attempt,
-          r.next_at,
-          r.alarm_id,
-          r.context,
-          r.input,
-          r.waiting,
-          r.snapshot,
-          r.timers,
-          r.result,
-          bytes(r.error),
-          r.created_at,
-          r.updated_at,
-          r.ended_at,
-        ],
-      );
+      const result = await c.query(INSERT, values(row, RUN_COLUMNS));
       return result.rowCount === 1;
     });
   }
 
   async save(run: RunRecord, entries: readonly HistoryEntry[] = []): Promise<void> {
-    const r = toRow(run);
+    const row = runToRow(run);
     await this.#tx('save', async (c) => {
       // The UPDATE takes the run row's lock first: a concurrent save of this run waits here, and
       // then numbers its lines after these (each statement reads what was committed before it).
-      const updated = await c.query(
-        `UPDATE vigil_workflow_runs SET version = $2, status = $3, step = $4, seq = $5, attempt = $6,
-           next_at = $7, alarm_id = $8, context = $9, input = $10, waiting = $11, snapshot = $12, timers = $13,
-           result = $14, error = $15, updated_at = $16, ended_at = $17 WHERE id = $1`,
-        [
-          r.id,
-          r.version,
-          r.status,
-          r.step,
-          r.seq,
-          r.attempt,
-          r.next_at,
-          r.alarm_id,
-          r.context,
-          r.input,
-          r.waiting,
-          r.snapshot,
-          r.timers,
-          r.result,
-          bytes(r.error),
-          r.updated_at,
-          r.ended_at,
-        ],
-      );
+      const updated = await c.query(UPDATE, [row.id, ...values(row, UPDATED)]);
       // No such run: nothing to attach history to (the SQLite store writes none either that anyone reads).
       if (updated.rowCount === 0 || entries.length === 0) return;
       const last = await c.query<{ n: number }>(
@@ -384,56 +331,4 @@ class PostgresRunStore implements RunStore {
 
 function bytes(v: string | null): Buffer | null {
   return v === null ? null : Buffer.from(v, 'utf8');
-}
-
-function fromRow(row: Row): RunRecord {
-  const json = (text: string | null) => (text === null ? null : JSON.parse(text));
-  return {
-    id: row.id,
-    workflow: row.workflow,
-    kind: row.kind,
-    version: row.version,
-    status: row.status,
-    step: row.step,
-    seq: row.seq,
-    attempt: row.attempt,
-    nextAt: row.next_at,
-    alarmId: row.alarm_id,
-    context: JSON.parse(row.context),
-    input: json(row.input),
-    waiting: json(row.waiting),
-    snapshot: json(row.snapshot),
-    timers: json(row.timers),
-    result: json(row.result),
-    error: row.error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    endedAt: row.ended_at,
-  };
-}
-
-function toRow(run: RunRecord): Row {
-  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-  return {
-    id: run.id,
-    workflow: run.workflow,
-    kind: run.kind,
-    version: run.version ?? 1,
-    status: run.status,
-    step: run.step,
-    seq: run.seq,
-    attempt: run.attempt,
-    next_at: run.nextAt,
-    alarm_id: run.alarmId,
-    context: JSON.stringify(run.context),
-    input: json(run.input),
-    waiting: json(run.waiting),
-    snapshot: json(run.snapshot),
-    timers: json(run.timers),
-    result: run.result === undefined ? null : JSON.stringify(run.result),
-    error: run.error,
-    created_at: run.createdAt,
-    updated_at: run.updatedAt,
-    ended_at: run.endedAt,
-  };
 }

@@ -40,7 +40,7 @@ import { type ClockSkew, measureSkew, SERVER_NOW } from './clock.js';
 import { isUnavailable, toStoreError } from './errors.js';
 import { CHANNEL, Listener, payload } from './listen.js';
 import { migratePostgres } from './migrations.js';
-import { heartbeat, ROUTED, toleranceOf, unroutedDue } from './routing.js';
+import { DeclaredTargets, heartbeat, ROUTED, toleranceOf, unroutedDue } from './routing.js';
 
 /** Options of `postgresStore` and `openPostgresStore`. */
 export interface PostgresStoreOptions {
@@ -216,6 +216,8 @@ class Store implements PostgresAlarmStore {
   /** Publishing this node's declaration (from its first claim on), and the next heartbeat. */
   #publishing: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  /** Targets declared by any node (routing.ts), for `declaredElsewhere`. */
+  readonly #declared = new DeclaredTargets();
 
   constructor(options: Resolved) {
     this.#options = options;
@@ -241,6 +243,7 @@ class Store implements PostgresAlarmStore {
     try {
       await migratePostgres(client, this.#options.connectionString);
       this.#skew = await measureSkew(client, this.#options.now);
+      await this.#declared.refresh(client);
     } finally {
       client.off('error', ignore);
       client.release();
@@ -255,6 +258,11 @@ class Store implements PostgresAlarmStore {
     if (this.#closed) return () => {};
     this.#listener ??= new Listener(this.#options.connectionString, this.nodeId);
     return this.#listener.subscribe(onChange);
+  }
+
+  /** Only a node that routes: one that claims every target would claim, and fail, this name's alarms. */
+  declaredElsewhere(name: string): boolean {
+    return this.#options.targets !== undefined && this.#declared.has(name);
   }
 
   clockSkewMs(): number {
@@ -658,6 +666,7 @@ class Store implements PostgresAlarmStore {
     const o = this.#options;
     try {
       await heartbeat(this.#pool, this.nodeId, o.targets, o.heartbeatMs * 3, this.#skew.skewMs);
+      await this.#declared.refresh(this.#pool);
       if (sweep) await this.#sweep();
     } catch {
       // Next heartbeat.

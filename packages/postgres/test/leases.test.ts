@@ -3,23 +3,13 @@
  * once its lease has passed (same id, attempts + 1); two nodes deliver each alarm once.
  */
 import type { AlarmRow, NewAlarm } from '@vigil/alarm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { openPostgresStore, type PostgresAlarmStore } from '../src/index.js';
-import { type Cluster, startCluster } from './cluster.js';
 import { delivered, recorder, startNode } from './nodes.js';
+import { withCluster } from './with-cluster.js';
 
-let cluster: Cluster;
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterAll(() => cluster?.stop());
-
-let n = 0;
-function freshUrl(): string {
-  const name = `leases_${++n}`;
-  cluster.createDatabase(name);
-  return cluster.url(name);
-}
+const pg = withCluster('leases');
+const freshUrl = () => pg.database();
 
 const alarm = (fireAt: number, target = 'Log'): NewAlarm => ({
   fireAt,

@@ -36,6 +36,8 @@ import { InvalidWorkflowError } from './errors.js';
 import type { HistoryEntry, MachineTimers, RunRecord } from './store/types.js';
 import { type MachineWorkflow, MigrateSchema, VersionSchema } from './workflow.js';
 
+const ACTIVE = new Set(['running', 'waiting']);
+
 /** Definition of a machine workflow. */
 export interface MachineWorkflowDefinition {
   name: string;
@@ -142,6 +144,13 @@ const MachineDefinitionSchema = v.object(
  */
 export interface MachineHost {
   readonly clock: Clock;
+  /**
+   * Runs `work` holding the run's exclusion (the run store's `withRun`: a database row lock when
+   * several nodes share the store). Not re-entrant: never called from work that already holds it.
+   */
+  exclusive<T>(runId: string, work: () => Promise<T>): Promise<T>;
+  /** The run as stored now. */
+  load(runId: string): Promise<RunRecord | undefined>;
   /** Commits the run and appends history lines, in one transaction. */
   save(run: RunRecord, entries: HistoryEntry[]): Promise<void>;
   /** Sets an alarm targeted at the Scheduler (idempotent by `key`), retrying while the Alarm restarts. */
@@ -170,6 +179,8 @@ interface Live {
   alarmIds: Map<number, number>;
   /** True while the Scheduler itself sends: it persists after the send, with the event's name. */
   driving: boolean;
+  /** A transition the Scheduler did not cause waits for the run's lock to be committed. */
+  queued: boolean;
   ended: boolean;
 }
 
@@ -270,6 +281,7 @@ export class MachineRunner {
       timers: structuredClone(run.timers ?? { next: 1, pending: {} }),
       alarmIds: new Map(),
       driving: true,
+      queued: false,
       ended: false,
     };
     try {
@@ -285,22 +297,13 @@ export class MachineRunner {
       });
       this.intercept(live);
       this.live.set(run.id, live);
-      live.actor.subscribe({
-        // Transitions the Scheduler did not cause (an invoked promise settling) are committed here.
-        // Nothing may throw out of an observer: XState would rethrow it from a timer.
-        next: () => {
-          if (live.driving || live.ended) return;
-          void this.tryPersist(live, 'event', null)
-            .then((persisted) => (persisted ? this.arm(live) : undefined))
-            .catch((err) => this.host.crash(err));
-        },
-        complete: () => {
-          if (!live.driving) void this.settle(live, null).catch((err) => this.host.crash(err));
-        },
-        error: (err) => {
-          if (!live.driving) void this.settle(live, coerceError(err)).catch((e) => this.host.crash(e));
-        },
-      });
+      // Transitions the Scheduler did not cause (an invoked promise settling) are committed by
+      // `commitOwn`. Those it causes (`driving`) are committed by `drive`, which runs under the
+      // run's lock already: going through the lock again from here would wait for itself.
+      const own = () => {
+        if (!live.driving && !live.ended) this.commitOwn(live);
+      };
+      live.actor.subscribe({ next: own, complete: own, error: own });
       live.actor.start();
     } catch (err) {
       live.driving = false;
@@ -325,6 +328,41 @@ export class MachineRunner {
       await this.settle(live, new Error(`cannot ${verb} the machine: ${cause.message}`, { cause }), null, '');
     } else if (status === 'done') await this.settle(live, null);
     return live;
+  }
+
+  /**
+   * Commits a transition the Scheduler did not cause, under the run's lock, so that it is
+   * excluded from another node's delivery or signal on the same run as the Scheduler's own work
+   * is. Under the lock the stored run is read again: if another node moved it on (its seq is past
+   * what this actor committed) or ended it, this actor is behind and is stopped without writing
+   * (its records stay): the node that moved the run restored it from the stored snapshot, which
+   * runs its invoked actors again, so the transition is made there, on the current state. Writing
+   * here would number a second history line with the same seq and overwrite that node's state.
+   *
+   * Transitions that come while one commit waits for the lock are folded into it: the snapshot
+   * is taken once the lock is held and the run read. Nothing may throw out of an observer (XState
+   * would rethrow it from a timer): a failure here crashes the Scheduler, which restores the run.
+   */
+  private commitOwn(live: Live): void {
+    if (live.queued) return;
+    live.queued = true;
+    const runId = live.run.id;
+    this.host
+      .exclusive(runId, async () => {
+        if (live.ended) return;
+        const stored = await this.host.load(runId);
+        live.queued = false;
+        if (live.ended) return;
+        if (!stored || !ACTIVE.has(stored.status) || stored.seq !== live.run.seq) {
+          if (this.live.get(runId) === live) this.drop(runId, false);
+          return;
+        }
+        const snapshot = live.actor.getSnapshot();
+        if (snapshot.status === 'done') await this.settle(live, null);
+        else if (snapshot.status === 'error') await this.settle(live, coerceError(snapshot.error));
+        else if (await this.tryPersist(live, 'event', null)) await this.arm(live);
+      })
+      .catch((err) => this.host.crash(err));
   }
 
   /** `persist`, failing the run (instead of throwing) when its snapshot cannot be stored. */
@@ -393,9 +431,9 @@ export class MachineRunner {
   }
 
   /**
-   * Commits the snapshot and the pending delays together, with a history line. `live.run` moves
-   * on before the write is awaited, so a transition committed right after this one (an invoked
-   * promise settling) numbers its seq after it; the store commits writes in call order.
+   * Commits the snapshot and the pending delays together, with a history line. Called only under
+   * the run's lock (the Scheduler's work, or `commitOwn`), so no other write of the run, from this
+   * node or another, comes between reading `live.run.seq` and committing `seq + 1`.
    */
   private async persist(live: Live, outcome: string, detail: string | null): Promise<RunRecord> {
     const snapshot = live.actor.getSnapshot();

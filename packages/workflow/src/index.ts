@@ -29,6 +29,8 @@ export {
 export { KeyedMutex } from './keyed-mutex.js';
 export type { SchedulerOptions, SchedulerRequest } from './scheduler.js';
 export { schedulerWorker } from './scheduler.js';
+export type { RunRow } from './store/codec.js';
+export { RUN_COLUMNS, runFromRow, runToRow } from './store/codec.js';
 export { RUN_SCHEMA_VERSION } from './store/migrations.js';
 export type { SqliteRunStoreOptions } from './store/sqlite.js';
 export { openSqliteRunStore } from './store/sqlite.js';

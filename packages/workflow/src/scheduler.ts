@@ -148,6 +148,8 @@ export class SchedulerService {
     this.store = input.store();
     const host: MachineHost = {
       clock: this.clock,
+      exclusive: (runId, work) => this.store.withRun(runId, work),
+      load: (runId) => this.store.get(runId),
       save: (run, entries) => this.store.save(run, entries),
       setAlarm: (key, at, message) => this.alarms.set(key, at, message),
       cancelAlarm: (id) => this.alarms.cancel(id),

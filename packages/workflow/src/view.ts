@@ -31,23 +31,8 @@ export interface WorkflowRun {
 
 /** @internal The client's view of `run`; `history` is empty in lists. */
 export function toView(run: RunRecord, history: HistoryEntry[]): WorkflowRun {
-  return {
-    id: run.id,
-    workflow: run.workflow,
-    kind: run.kind,
-    version: run.version ?? 1,
-    status: run.status,
-    step: run.step,
-    seq: run.seq,
-    attempt: run.attempt,
-    nextAt: run.nextAt,
-    context: run.context,
-    waiting: run.waiting,
-    result: run.result,
-    error: run.error,
-    createdAt: run.createdAt,
-    updatedAt: run.updatedAt,
-    endedAt: run.endedAt,
-    history,
-  };
+  // What the client does not see: the alarm of the current step, the signal handed to the next
+  // step, and a machine's snapshot and timers.
+  const { alarmId: _alarmId, input: _input, snapshot: _snapshot, timers: _timers, ...seen } = run;
+  return { ...seen, version: run.version ?? 1, history };
 }

@@ -255,6 +255,16 @@ export interface AlarmStore {
    * due by the store's clock: not early (and again, and again), not late.
    */
   clockSkewMs?(): number;
+  /**
+   * Optional, for a store shared by nodes that route alarms by target (PostgreSQL with
+   * `targets`): whether another node sharing the store declares `name`, now or before (a node
+   * restarting does not make it unknown). The Alarm accepts a `set` for a target that is a local
+   * worker or for which this answers true; any other is `UNKNOWN_TARGET`. Synchronous, on the
+   * set path: answered from what the store last read (at open and at each heartbeat), never by a
+   * query. A store whose node claims every target must answer false (or leave it out): it would
+   * claim such an alarm and fail it, having no such target.
+   */
+  declaredElsewhere?(name: string): boolean;
   /** Closes the store; idempotent. Later calls reject with `STORE_CLOSED`. */
   close(): Promise<void>;
 }

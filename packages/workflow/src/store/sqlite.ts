@@ -10,8 +10,9 @@
 import Database from 'better-sqlite3';
 import { NoWorkflowTablesError } from '../errors.js';
 import { KeyedMutex } from '../keyed-mutex.js';
+import { type RunRow, runFromRow, runToRow } from './codec.js';
 import { migrate, schemaVersion } from './migrations.js';
-import type { HistoryEntry, RunFilter, RunRecord, RunStatus, RunStore } from './types.js';
+import type { HistoryEntry, RunFilter, RunRecord, RunStore } from './types.js';
 
 /** Options of `openSqliteRunStore`. */
 export interface SqliteRunStoreOptions {
@@ -33,30 +34,6 @@ export interface SqliteRunStoreOptions {
  */
 export function openSqliteRunStore(path: string, options: SqliteRunStoreOptions = {}): RunStore {
   return new SqliteRunStore(path, options.readonly ? 'read' : 'write');
-}
-
-interface Row {
-  id: string;
-  workflow: string;
-  kind: 'steps' | 'machine';
-  /** Absent in a file at schema 1 that a read-only store opens (it never migrates): version 1. */
-  version?: number;
-  status: RunStatus;
-  step: string;
-  seq: number;
-  attempt: number;
-  next_at: number | null;
-  alarm_id: number | null;
-  context: string;
-  input: string | null;
-  waiting: string | null;
-  snapshot: string | null;
-  timers: string | null;
-  result: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  ended_at: number | null;
 }
 
 class SqliteRunStore implements RunStore {
@@ -93,8 +70,8 @@ class SqliteRunStore implements RunStore {
 
   /** One run, or undefined. */
   async get(id: string): Promise<RunRecord | undefined> {
-    const row = this.#db.prepare('SELECT * FROM workflow_runs WHERE id = ?').get(id) as Row | undefined;
-    return row ? fromRow(row) : undefined;
+    const row = this.#db.prepare('SELECT * FROM workflow_runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? runFromRow(row) : undefined;
   }
 
   /** The history of a run, oldest first. */
@@ -125,16 +102,16 @@ class SqliteRunStore implements RunStore {
     params.push(limit);
     const rows = this.#db
       .prepare(`SELECT * FROM workflow_runs WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`)
-      .all(...params) as Row[];
-    return rows.map(fromRow);
+      .all(...params) as RunRow[];
+    return rows.map(runFromRow);
   }
 
   /** Every run still in progress (running or waiting). */
   async active(): Promise<RunRecord[]> {
     const rows = this.#db
       .prepare("SELECT * FROM workflow_runs WHERE status IN ('running', 'waiting') ORDER BY id")
-      .all() as Row[];
-    return rows.map(fromRow);
+      .all() as RunRow[];
+    return rows.map(runFromRow);
   }
 
   /** Inserts a new run; returns false (changing nothing) when the id is taken. */
@@ -147,7 +124,7 @@ class SqliteRunStore implements RunStore {
           @context, @input, @waiting, @snapshot, @timers, @result, @error, @created_at, @updated_at, @ended_at)
          ON CONFLICT (id) DO NOTHING`,
       )
-      .run(toRow(run));
+      .run(runToRow(run));
     return info.changes === 1;
   }
 
@@ -163,7 +140,7 @@ class SqliteRunStore implements RunStore {
           next_at = @next_at, alarm_id = @alarm_id, context = @context, input = @input, waiting = @waiting,
           snapshot = @snapshot, timers = @timers, result = @result, error = @error, updated_at = @updated_at,
           ended_at = @ended_at WHERE id = @id`,
-      ).run(toRow(run));
+      ).run(runToRow(run));
       if (entries.length > 0) {
         const n =
           (
@@ -204,56 +181,4 @@ class SqliteRunStore implements RunStore {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
-}
-
-function fromRow(row: Row): RunRecord {
-  const json = (text: string | null) => (text === null ? null : JSON.parse(text));
-  return {
-    id: row.id,
-    workflow: row.workflow,
-    kind: row.kind,
-    version: row.version ?? 1,
-    status: row.status,
-    step: row.step,
-    seq: row.seq,
-    attempt: row.attempt,
-    nextAt: row.next_at,
-    alarmId: row.alarm_id,
-    context: JSON.parse(row.context),
-    input: json(row.input),
-    waiting: json(row.waiting),
-    snapshot: json(row.snapshot),
-    timers: json(row.timers),
-    result: json(row.result),
-    error: row.error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    endedAt: row.ended_at,
-  };
-}
-
-function toRow(run: RunRecord): Row {
-  const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-  return {
-    id: run.id,
-    workflow: run.workflow,
-    kind: run.kind,
-    version: run.version ?? 1,
-    status: run.status,
-    step: run.step,
-    seq: run.seq,
-    attempt: run.attempt,
-    next_at: run.nextAt,
-    alarm_id: run.alarmId,
-    context: JSON.stringify(run.context),
-    input: json(run.input),
-    waiting: json(run.waiting),
-    snapshot: json(run.snapshot),
-    timers: json(run.timers),
-    result: run.result === undefined ? null : JSON.stringify(run.result),
-    error: run.error,
-    created_at: run.createdAt,
-    updated_at: run.updatedAt,
-    ended_at: run.endedAt,
-  };
 }
