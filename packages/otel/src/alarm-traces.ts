@@ -3,7 +3,8 @@
  * package's `interceptSets`), as a child of the caller's active context; its traceparent goes
  * into the alarm's `trace` option, which the store keeps inside the alarm's row. Each delivery
  * attempt is a span of its own, opened on `alarm.fired` and ended on `alarm.delivered`,
- * `alarm.retried` or `alarm.failed`, with a link to the stored `set` span: the delivery may come
+ * `alarm.retried`, `alarm.failed` or `alarm.superseded` (an error: the store refused this node's
+ * record, another holder's stands), with a link to the stored `set` span: the delivery may come
  * hours later, in another process life, when the `set` span is long exported, so it is a link
  * (as for a message consumed from a queue), not a parent.
  */
@@ -78,6 +79,11 @@ export function traceAlarms(runtime: Runtime, tracer: Tracer): () => void {
     runtime.events.on('alarm.retried', (e) => finish(`${e.id}:${e.attempt}`, e.at, e.reason)),
     runtime.events.on('alarm.failed', (e) => {
       for (const key of open.keys()) if (key.startsWith(`${e.id}:`)) finish(key, e.at, e.reason);
+    }),
+    // The outcome was refused (another node holds the alarm now): no other event ends this span.
+    runtime.events.on('alarm.superseded', (e) => {
+      const reason = `superseded: the store refused this node's '${e.outcome}' record; another holder's stands`;
+      for (const key of open.keys()) if (key.startsWith(`${e.id}:`)) finish(key, e.at, reason);
     }),
   ];
   return () => {

@@ -38,6 +38,11 @@ export function recordMetrics(runtime: Runtime, meter: Meter, options: MetricsOp
     '{attempt}',
   );
   const missed = counter(METRIC.missed, 'Alarms skipped by the misfire policy.', '{alarm}');
+  const superseded = counter(
+    METRIC.superseded,
+    'Outcomes the store refused: another node holds the alarm now, its record stands.',
+    '{outcome}',
+  );
   const restarts = counter(METRIC.restarts, 'Restarts of an actor by its supervisor.', '{restart}');
   const crashes = counter(METRIC.crashes, 'Abnormal exits of an actor.', '{crash}');
   const deadLetters = counter(
@@ -53,6 +58,9 @@ export function recordMetrics(runtime: Runtime, meter: Meter, options: MetricsOp
     runtime.events.on('alarm.failed', (e) => failed.add(1, byTarget(e.target))),
     runtime.events.on('alarm.retried', (e) => retried.add(1, byTarget(e.target))),
     runtime.events.on('alarm.missed', (e) => missed.add(1, byTarget(e.target))),
+    runtime.events.on('alarm.superseded', (e) =>
+      superseded.add(1, e.target === undefined ? {} : byTarget(e.target)),
+    ),
     runtime.events.on('actor.restarted', (e) => restarts.add(1, { [ATTR.actor]: e.name })),
     runtime.events.on('actor.crashed', (e) => crashes.add(1, { [ATTR.actor]: e.name })),
     runtime.events.on('deadLetter', (e) =>

@@ -22,6 +22,7 @@ export const METRIC = {
   failed: 'vigil.alarm.failed',
   retried: 'vigil.alarm.retried',
   missed: 'vigil.alarm.missed',
+  superseded: 'vigil.alarm.superseded',
   restarts: 'vigil.actor.restarts',
   crashes: 'vigil.actor.crashes',
   mailboxDepth: 'vigil.actor.mailbox.depth',

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
@@ -20,7 +20,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { AlarmClient, alarmSupervisor, type Delivery } from '@vigil/alarm';
+import { AlarmClient, type AlarmStore, alarmSupervisor, type Delivery, openSqliteStore } from '@vigil/alarm';
 import { createRuntime, Exit, exit, ManualClock, type Runtime, reply, worker } from '@vigil/runtime';
 import { defineWorkflow, end, next, schedulerWorker, WorkflowClient } from '@vigil/workflow';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -127,6 +127,45 @@ describe('traces', () => {
       code: 'INVALID_OPTION',
     });
     expect((await alarms.stats()).total).toBe(0);
+  });
+
+  it('a refused outcome (alarm.superseded) ends its delivery span as an error and is counted', async () => {
+    // A store that refuses the record of a delivery without applying it, as a node whose lease
+    // another node took over sees it (that node's record stands; here, nobody's).
+    const file = dbFile();
+    const store = (): AlarmStore => {
+      const inner = openSqliteStore(file);
+      const complete: AlarmStore['complete'] = async (batch) => ({
+        cancelled: [],
+        refused: batch.map((c) => c.id),
+      });
+      // The store keeps private fields: every other member is the real store's, bound to it.
+      return new Proxy(inner, {
+        get: (target, key) => {
+          if (key === 'complete') return complete;
+          const value = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    };
+    const { exporter, provider } = tracing();
+    const metrics = metering();
+    const r = createRuntime();
+    runtimes.push(r);
+    await r.start([worker('Log', recording([])), alarmSupervisor({ store })]);
+    instrument(r, { tracerProvider: provider, meterProvider: metrics.provider });
+    let delivered = 0;
+    r.events.on('alarm.delivered', () => delivered++);
+    const superseded = r.events.waitFor('alarm.superseded', () => true);
+    const alarm = await new AlarmClient(r).set(Date.now() + 20, 'Log', {});
+    const event = await superseded;
+    expect(event).toMatchObject({ id: alarm.id, outcome: 'fired', target: 'Log' });
+    expect(delivered).toBe(0);
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === SPAN.deliver);
+    expect(spans.map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR]);
+    expect(spans[0]!.status.message).toMatch(/^superseded: /);
+    const counted = metric(await metrics.collect(), METRIC.superseded);
+    expect(counted.dataPoints.map((p) => [p.attributes, p.value])).toEqual([[{ [ATTR.target]: 'Log' }, 1]]);
   });
 
   it('shutdown removes the interceptor and the listeners', async () => {
