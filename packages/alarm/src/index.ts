@@ -40,7 +40,7 @@ export type {
 export { prepareAlarm, toAlarm, toOccurrence } from './request.js';
 export { alarmSupervisor } from './spec.js';
 export type { CheckedAlarm } from './store/check.js';
-export { checkNewAlarm } from './store/check.js';
+export { checkNewAlarm, oneShotHistory } from './store/check.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export type { SqliteStoreOptions } from './store/sqlite.js';
 export { openSqliteStore } from './store/sqlite.js';

@@ -32,6 +32,7 @@ import {
   type NewAlarm,
   type OccurrenceOutcome,
   type OccurrenceRow,
+  oneShotHistory,
   StoreError,
   type StoreStats,
 } from '@vigil/alarm';
@@ -396,26 +397,7 @@ class Store implements PostgresAlarmStore {
     )) as OccurrenceRow[];
     if (rows.length > 0) return rows;
     // A one-shot alarm writes no history: its row is its one occurrence, once settled.
-    const row = await this.get(id);
-    if (!row || row.recurrence !== null || afterSeq >= 1 || n === 0) return rows;
-    const outcome: OccurrenceOutcome | undefined =
-      row.status === 'fired'
-        ? 'delivered'
-        : row.status === 'missed' || row.status === 'failed'
-          ? row.status
-          : undefined;
-    if (outcome === undefined) return rows;
-    return [
-      {
-        alarmId: row.id,
-        seq: 1,
-        scheduledFor: row.scheduledFor,
-        attempts: row.attempts,
-        outcome,
-        error: outcome === 'delivered' ? null : row.lastError,
-        settledAt: row.settledAt ?? row.firedAt ?? row.fireAt,
-      },
-    ];
+    return n === 0 || afterSeq >= 1 ? rows : oneShotHistory(await this.get(id), n, afterSeq);
   }
 
   async nextPending(after?: number): Promise<AlarmRow | undefined> {

@@ -5,7 +5,7 @@
  * store's own contract against a caller that bypasses it (the CLI, a script, another store user).
  */
 import { StoreError } from '../errors.js';
-import type { NewAlarm } from './types.js';
+import type { AlarmRow, NewAlarm, OccurrenceOutcome, OccurrenceRow } from './types.js';
 
 /** A `NewAlarm` as a store writes it: every optional field resolved (null, or 1 attempt). */
 export interface CheckedAlarm {
@@ -60,4 +60,32 @@ export function checkNewAlarm(a: NewAlarm): CheckedAlarm {
     backoff: text('backoff', a.backoff),
     maxAttempts,
   };
+}
+
+/**
+ * The history of a one-shot alarm, for `AlarmStore.history` implementers: a one-shot alarm writes
+ * no occurrence rows, its row is its one occurrence (seq 1) once settled as fired, missed or
+ * failed. Returns that occurrence, or nothing for a pending, cancelled or recurring alarm, or a
+ * page past seq 1 (`afterSeq` >= 1) or of no rows (`limit` 0).
+ */
+export function oneShotHistory(row: AlarmRow | undefined, limit: number, afterSeq: number): OccurrenceRow[] {
+  if (!row || row.recurrence !== null || afterSeq >= 1 || limit <= 0) return [];
+  const outcome: OccurrenceOutcome | undefined =
+    row.status === 'fired'
+      ? 'delivered'
+      : row.status === 'missed' || row.status === 'failed'
+        ? row.status
+        : undefined;
+  if (outcome === undefined) return [];
+  return [
+    {
+      alarmId: row.id,
+      seq: 1,
+      scheduledFor: row.scheduledFor,
+      attempts: row.attempts,
+      outcome,
+      error: outcome === 'delivered' ? null : row.lastError,
+      settledAt: row.settledAt ?? row.firedAt ?? row.fireAt,
+    },
+  ];
 }

@@ -8,7 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { SchemaTooNewError, StoreError, type StoreErrorCode } from '../errors.js';
-import { type CheckedAlarm, checkNewAlarm } from './check.js';
+import { type CheckedAlarm, checkNewAlarm, oneShotHistory } from './check.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 import {
   ALARM_STATUSES,
@@ -587,26 +587,7 @@ class SqliteAlarmStore implements AlarmStore {
       const rows = this.#stmts.history.all(id, afterSeq, n) as OccurrenceRow[];
       if (rows.length > 0) return rows;
       // A one-shot alarm writes no history: its row is its one occurrence, once settled.
-      const row = oneRow(this.#stmts.get, id);
-      if (!row || row.recurrence !== null || afterSeq >= 1 || n === 0) return rows;
-      const outcome: OccurrenceOutcome | undefined =
-        row.status === 'fired'
-          ? 'delivered'
-          : row.status === 'missed' || row.status === 'failed'
-            ? row.status
-            : undefined;
-      if (outcome === undefined) return rows;
-      return [
-        {
-          alarmId: row.id,
-          seq: 1,
-          scheduledFor: row.scheduledFor,
-          attempts: row.attempts,
-          outcome,
-          error: outcome === 'delivered' ? null : row.lastError,
-          settledAt: row.settledAt ?? row.firedAt ?? row.fireAt,
-        },
-      ];
+      return oneShotHistory(oneRow(this.#stmts.get, id), n, afterSeq);
     });
   }
 
